@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+
+/** Everything `createServer()` and `ferry serve` accept. Defaults are in DEFAULT_SERVER_OPTIONS. */
+export interface ServerOptions {
+  /** Data root: users.db, homes/<user>, partials/<user>, logs. */
+  root: string;
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Logged-in sessions at once, server-wide; the next ones wait in a queue. */
+  maxSessions: number;
+  maxSessionsPerUser: number;
+  /** Unauthenticated connections from one IP at once. */
+  maxConnectionsPerIp: number;
+  /** How long a client may wait in the session queue before EBUSY. */
+  queueTimeoutMs: number;
+  /** Time to log in after the WebSocket opens. */
+  handshakeTimeoutMs: number;
+  /** A logged-in session with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** Partial uploads untouched for this long are deleted. */
+  partialTtlMs: number;
+  /** fdatasync + ack after this many bytes of one upload (and at the end / when idle). */
+  syncEveryBytes: number;
+  /** Quota for users created without one; 0 = unlimited. */
+  defaultQuotaBytes: number;
+  /** Failed logins (per user and per IP) within throttleWindowMs before ETHROTTLE. */
+  maxFailedLogins: number;
+  throttleWindowMs: number;
+  /** Upper bound on bytes a session holds in memory waiting for the disk before it pauses reading. */
+  sessionBufferBytes: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
+  host: '127.0.0.1',
+  port: 7070,
+  maxSessions: 64,
+  maxSessionsPerUser: 8,
+  maxConnectionsPerIp: 32,
+  queueTimeoutMs: 120_000,
+  handshakeTimeoutMs: 15_000,
+  idleTimeoutMs: 30 * 60_000,
+  partialTtlMs: 24 * 3600_000,
+  syncEveryBytes: 8 * 1024 * 1024,
+  defaultQuotaBytes: 0,
+  maxFailedLogins: 5,
+  throttleWindowMs: 5 * 60_000,
+  sessionBufferBytes: 8 * 1024 * 1024,
+};

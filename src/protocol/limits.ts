@@ -1,0 +1,28 @@
+/** WebSocket subprotocol; a peer speaking another version is refused at the handshake. */
+export const SUBPROTOCOL = 'ferry.1';
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_PORT = 7070;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const LIMITS = {
+  /** Largest JSON control message either side accepts, in bytes. */
+  maxControlBytes: 64 * KiB,
+  /** Largest server → client control message (a big directory listing) the client accepts. */
+  maxServerMessageBytes: 64 * MiB,
+  /** Largest data-frame payload either side accepts. Checked when the header is read. */
+  maxFramePayload: 4 * MiB,
+  /** Payload size a sender uses when it can choose. */
+  chunkSize: 1 * MiB,
+  /** Longest path accepted in any message (bytes of UTF-8). */
+  maxPathBytes: 4096,
+  /** Longest single path component. */
+  maxNameBytes: 255,
+  /** Transfers one session may have open at once. */
+  maxOpenStreams: 64,
+  /** Entries returned by one `list` reply before it is cut (and `truncated: true` is set). */
+  maxListEntries: 200_000,
+  /** Largest file size a peer may declare (2^53 - 1: exact in a JS number and in the u64 header). */
+  maxFileSize: Number.MAX_SAFE_INTEGER,
+} as const;
