@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { FerryError } from '../src/protocol/errors.js';
+import { parseDuration, parseSize } from '../src/util/units.js';
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+
+type Kind = 'string' | 'port' | 'count' | 'size' | 'duration';
+
+/** How each key of a config file is read. `logger` cannot come from a file. */
+const KEYS: Record<Exclude<keyof ServerOptions, 'logger'>, Kind> = {
+  root: 'string',
+  host: 'string',
+  port: 'port',
+  maxSessions: 'count',
+  maxSessionsPerUser: 'count',
+  maxConnectionsPerIp: 'count',
+  queueTimeoutMs: 'duration',
+  handshakeTimeoutMs: 'duration',
+  idleTimeoutMs: 'duration',
+  partialTtlMs: 'duration',
+  syncEveryBytes: 'size',
+  defaultQuotaBytes: 'size',
+  maxFailedLogins: 'count',
+  throttleWindowMs: 'duration',
+  sessionBufferBytes: 'size',
+};
+
+/** Options that must be at least 1 (a zero would lock everyone out or spin). */
+const AT_LEAST_ONE = new Set<string>(['maxSessions', 'maxSessionsPerUser', 'maxConnectionsPerIp', 'maxFailedLogins', 'syncEveryBytes', 'sessionBufferBytes']);
+
+/**
+ * Builds the server's options: DEFAULT_SERVER_OPTIONS, then the JSON config `file` (if given),
+ * then `overrides` (CLI flags; undefined values are ignored). In the file, sizes may be numbers
+ * or strings like "8MiB", durations numbers of ms or strings like "30s", "24h"; a relative
+ * `root` is taken relative to the file's directory. Unknown keys, bad values and a missing root
+ * throw FerryError EINVAL with a message that names the file and the key.
+ */
+export function loadServerConfig(file?: string, overrides: Partial<ServerOptions> = {}): ServerOptions {
+  const fromFile = file === undefined ? {} : readConfigFile(file);
+  const { logger, ...flags } = overrides;
+  const merged: Record<string, unknown> = { ...DEFAULT_SERVER_OPTIONS, ...fromFile };
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    if (!(key in KEYS)) throw new FerryError('EINVAL', `unknown server option "${key}"`);
+    merged[key] = readValue(key, KEYS[key as keyof typeof KEYS], value, 'option');
+  }
+  if (typeof merged.root !== 'string' || merged.root === '') {
+    throw new FerryError('EINVAL', `no data root given: pass --root DIR${file ? ` or set "root" in ${file}` : ' or set "root" in a config file'}`);
+  }
+  merged.root = resolve(merged.root);
+  const options = merged as unknown as ServerOptions;
+  return logger ? { ...options, logger } : options;
+}
+
+function readConfigFile(file: string): Partial<ServerOptions> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FerryError(code === 'ENOENT' ? 'ENOENT' : 'EACCES', `cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new FerryError('EINVAL', `config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new FerryError('EINVAL', `config file ${file} must hold a JSON object of server options`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in KEYS)) {
+      throw new FerryError('EINVAL', `unknown key "${key}" in config file ${file}; known keys: ${Object.keys(KEYS).join(', ')}`);
+    }
+    out[key] = readValue(key, KEYS[key as keyof typeof KEYS], value, `key in ${file}`);
+  }
+  if (typeof out.root === 'string') out.root = resolve(dirname(file), out.root);
+  return out as Partial<ServerOptions>;
+}
+
+function readValue(key: string, kind: Kind, value: unknown, where: string): string | number {
+  const bad = (expected: string): FerryError => new FerryError('EINVAL', `"${key}" (${where}): expected ${expected}, got ${JSON.stringify(value)}`);
+  let result: string | number;
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string' || value === '') throw bad('a non-empty string');
+      return value;
+    case 'port':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw bad('a port number 0-65535');
+      return value;
+    case 'count':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad('a whole number');
+      result = value;
+      break;
+    case 'size':
+    case 'duration':
+      if (typeof value !== 'number' && typeof value !== 'string') throw bad(kind === 'size' ? 'a size like 8MiB' : 'a duration like 30s');
+      try {
+        result = kind === 'size' ? parseSize(value) : parseDuration(value);
+      } catch (error) {
+        throw new FerryError('EINVAL', `"${key}" (${where}): ${(error as Error).message}`);
+      }
+      break;
+  }
+  if (AT_LEAST_ONE.has(key) && result < 1) throw bad('at least 1');
+  return result;
+}
