@@ -1,0 +1,57 @@
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { FerryError } from '../../src/protocol/index.js';
+import { displayPath } from './jail.js';
+import { toFerryError } from './os-errors.js';
+import type { FileReader } from './storage.js';
+
+/**
+ * Flags for opening a file the jail has approved: no following a link swapped in after the check,
+ * and no blocking forever on a FIFO someone placed in a home (O_NONBLOCK does nothing to a
+ * regular file).
+ */
+export const SAFE_READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Reads one file from an open descriptor; size and mtime are those at open time (fstat). */
+export class LocalFileReader implements FileReader {
+  private constructor(
+    private readonly file: FileHandle,
+    readonly size: number,
+    readonly mtime: number,
+  ) {}
+
+  /**
+   * Opens the real path `real` (already checked by the jail) for reading. EISDIR for a
+   * directory, EINVAL for anything that is not a regular file; `wire` names it in messages.
+   */
+  static async open(real: string, wire: string): Promise<LocalFileReader> {
+    let file: FileHandle;
+    try {
+      file = await open(real, SAFE_READ_FLAGS);
+    } catch (error) {
+      throw toFerryError(error, wire);
+    }
+    try {
+      const st = await file.stat();
+      if (st.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(wire)}`);
+      if (!st.isFile()) throw new FerryError('EINVAL', `not a regular file: ${displayPath(wire)}`);
+      return new LocalFileReader(file, st.size, Math.round(st.mtimeMs));
+    } catch (error) {
+      await file.close();
+      throw toFerryError(error, wire);
+    }
+  }
+
+  async read(buffer: Buffer, bufferOffset: number, length: number, position: number): Promise<number> {
+    try {
+      const { bytesRead } = await this.file.read(buffer, bufferOffset, length, position);
+      return bytesRead;
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+}
