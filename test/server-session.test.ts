@@ -2,11 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import test from 'ava';
 import WebSocket from 'ws';
 import { CLOSE } from '../src/protocol/errors.js';
 import { FRAME_HEADER_BYTES } from '../src/protocol/frame.js';
 import { LIMITS, SUBPROTOCOL } from '../src/protocol/limits.js';
+import { createLogger } from '../server/log.js';
 import { RawClient, sha256, type Message } from './helpers/raw-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -413,6 +415,56 @@ test('finishing an upload that lacks bytes is ELIMIT and the upload can still be
     t.deepEqual(await readFile(home(server, 'short.bin')), data);
     await client.close();
   });
+});
+
+test('a finish refused for a cause the client can fix (EEXIST) leaves the stream open to finish again', async (t) => {
+  await withServer(async (server) => {
+    const client = await RawClient.login(server.url, 'alice', ALICE.password);
+    const data = randomBytes(3000);
+    const open = await client.request('upload.open', { path: 'late.bin', size: data.length, mtime: MTIME });
+    client.sendData(open.stream, 0, data);
+    await client.waitFor((m) => m.event === 'ack' && m.offset === data.length);
+    await writeFile(home(server, 'late.bin'), 'someone else was faster');
+    const refused = await client.request('upload.finish', { stream: open.stream, sha256: sha256(data) });
+    t.is(refused.error.code, 'EEXIST');
+    t.is(await readFile(home(server, 'late.bin'), 'utf8'), 'someone else was faster');
+    t.true((await client.request('remove', { path: 'late.bin' })).ok);
+    t.true((await client.request('upload.finish', { stream: open.stream, sha256: sha256(data) })).ok);
+    t.deepEqual(await readFile(home(server, 'late.bin')), data);
+    await client.close();
+  });
+});
+
+test('the log records logins, sessions and transfers as JSON, and never a password', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  await withServer(
+    async (server) => {
+      const client = await RawClient.connect(server.url);
+      await client.request('login', { user: 'alice', password: 'not the password' });
+      await client.request('login', { user: 'alice', password: ALICE.password });
+      await client.upload('logged.bin', randomBytes(5000));
+      await writeFile(home(server, 'src.bin'), randomBytes(7000));
+      await client.download('src.bin');
+      await client.close();
+      await until(() => server.server.connections === 0);
+    },
+    { options: { logger: createLogger({ level: 'info', destination: sink }) } },
+  );
+  const records = lines.map((line) => JSON.parse(line) as Message);
+  const find = (msg: string, extra: (r: Message) => boolean = () => true): Message | undefined => records.find((r) => r.msg === msg && extra(r));
+  t.like(find('login failed'), { user: 'alice', code: 'EAUTH', ip: '127.0.0.1' });
+  t.like(find('login ok'), { user: 'alice', ip: '127.0.0.1' });
+  t.like(find('transfer', (r) => r.direction === 'upload'), { user: 'alice', path: '/logged.bin', bytes: 5000, code: 'OK' });
+  t.like(find('transfer', (r) => r.direction === 'download'), { user: 'alice', path: '/src.bin', bytes: 7000, code: 'OK' });
+  t.is(typeof find('transfer')?.durationMs, 'number');
+  t.truthy(find('connection closed', (r) => r.user === 'alice'));
+  t.false(lines.some((line) => line.includes(ALICE.password) || line.includes('not the password')));
 });
 
 test('an upload that cannot fit the quota is refused up front with EQUOTA', async (t) => {

@@ -379,11 +379,13 @@ export class Session {
       this.#logTransfer('upload', upload.partial.path, upload.bytesWritten, upload.startedAt, 'OK');
       return result;
     } catch (error) {
+      // A stream that failed (a write error) or closed (EINTEGRITY) is over; the client opens
+      // the upload again. Otherwise (ELIMIT: bytes missing, EEXIST, ...) it may finish again.
       if (upload.closed || upload.failed) {
         this.#uploads.delete(request.stream);
         const code = error instanceof FerryError ? error.code : 'EINTERNAL';
-        if (!upload.closed) await upload.close('release').catch((e: unknown) => asFerryError(e, this.#log));
-        this.#logTransfer('upload', upload.partial.path, upload.bytesWritten, upload.startedAt, code);
+        if (!upload.closed) await this.#closeUpload(upload, 'release', code);
+        else this.#logTransfer('upload', upload.partial.path, upload.bytesWritten, upload.startedAt, code);
       }
       throw error;
     }
@@ -448,7 +450,7 @@ export class Session {
     void stream.run().then((result) => {
       this.#downloads.delete(id);
       const code = result === 'OK' ? 'OK' : result.code;
-      this.#logTransfer('download', stream.path, stream.bytesSent, stream.startedAt, code);
+      this.#logTransfer('download', `/${normalizeWirePath(stream.path)}`, stream.bytesSent, stream.startedAt, code);
     });
     return undefined;
   }

@@ -151,7 +151,8 @@ export class UploadStream {
 
   /**
    * Writes what is queued, syncs (the last ack equals the size), then verifies the SHA-256 and
-   * moves the file into place. Throws the stream's write error if it had one.
+   * moves the file into place. Throws the stream's write error if it had one. After EINTEGRITY
+   * the stream is closed (the partial is gone); after other errors it stays open.
    */
   async finish(sha256: string): Promise<{ size: number; sha256: string; mtime: number }> {
     await this.drain();
@@ -161,12 +162,14 @@ export class UploadStream {
       throw new FerryError('ELIMIT', `upload holds ${this.partial.offset} of ${this.partial.size} bytes`, { expected: this.partial.offset });
     }
     await this.#syncAndAck();
-    this.#closed = true;
     try {
-      return await this.partial.finish(sha256);
+      const result = await this.partial.finish(sha256);
+      this.#closed = true;
+      return result;
     } catch (error) {
-      // EINTEGRITY dropped the partial; for anything else let go of the writer, keeping the bytes.
-      if (!(error instanceof FerryError && error.code === 'EINTEGRITY')) await this.partial.release().catch(() => {});
+      // EINTEGRITY dropped the partial. Anything else (EEXIST: the destination appeared
+      // meanwhile, ...) leaves the stream open, so the client may fix the cause and finish again.
+      if (error instanceof FerryError && error.code === 'EINTEGRITY') this.#closed = true;
       throw error;
     }
   }
