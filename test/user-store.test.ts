@@ -1,0 +1,229 @@
+import test, { type ExecutionContext } from 'ava';
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { FerryError } from '../src/protocol/index.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../server/users/password.js';
+import { SqliteUserStore, USERS_SCHEMA_VERSION } from '../server/users/sqlite-user-store.js';
+import { LoginThrottle } from '../server/users/throttle.js';
+import { validateUserName } from '../server/users/validate.js';
+
+const run = promisify(execFile);
+const STORE_MODULE = fileURLToPath(new URL('../server/users/sqlite-user-store.ts', import.meta.url));
+
+async function tempDb(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-users-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return path.join(dir, 'data', 'users.db');
+}
+
+async function openStore(t: ExecutionContext, options?: Parameters<typeof SqliteUserStore.open>[1]) {
+  const dbPath = await tempDb(t);
+  const store = SqliteUserStore.open(dbPath, options);
+  t.teardown(() => store.close());
+  return { store, dbPath };
+}
+
+async function errorOf(promise: Promise<unknown> | (() => unknown)): Promise<FerryError> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (error) {
+    if (error instanceof FerryError) return error;
+    throw error;
+  }
+  throw new Error('expected a FerryError, got success');
+}
+
+test('add, get, list, passwd, quota, remove', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  t.is((await stat(dbPath)).mode & 0o777, 0o600);
+  const alice = await store.add('alice', 'correct horse', { quota: 1024 });
+  t.like(alice, { name: 'alice', quota: 1024, status: 'active', exec: false });
+  t.true(Math.abs(alice.createdAt - Date.now()) < 60_000);
+  await store.add('admin', 'pw');
+  await store.add('bob.smith_2-x', 'pw', { status: 'pending' });
+  t.deepEqual(store.get('alice'), alice);
+  t.is(store.get('nobody-here'), undefined);
+  t.deepEqual(store.list().map((user) => user.name), ['admin', 'alice', 'bob.smith_2-x']);
+  t.is((await errorOf(store.add('alice', 'again'))).code, 'EEXIST');
+
+  t.like(await store.authenticate('alice', 'correct horse', '127.0.0.1'), { name: 'alice' });
+  await store.setPassword('alice', 'battery staple');
+  t.is((await errorOf(store.authenticate('alice', 'correct horse', '127.0.0.1'))).code, 'EAUTH');
+  t.like(await store.authenticate('alice', 'battery staple', '127.0.0.1'), { name: 'alice' });
+
+  store.setQuota('alice', 5 * 1024 ** 3);
+  t.is(store.get('alice')?.quota, 5 * 1024 ** 3);
+  t.is((await errorOf(() => store.setQuota('alice', -1))).code, 'EINVAL');
+  t.is((await errorOf(() => store.setQuota('alice', 1.5))).code, 'EINVAL');
+  store.setExec('alice', true);
+  t.true(store.get('alice')?.exec);
+
+  store.remove('alice');
+  t.is(store.get('alice'), undefined);
+  t.is((await errorOf(() => store.remove('alice'))).code, 'ENOENT');
+  t.is((await errorOf(store.setPassword('alice', 'x'))).code, 'ENOENT');
+  t.is((await errorOf(() => store.setQuota('alice', 1))).code, 'ENOENT');
+  t.is((await errorOf(store.add('carol', ''))).code, 'EINVAL');
+});
+
+test('the default quota applies to users added without one', async (t) => {
+  const { store } = await openStore(t, { defaultQuotaBytes: 4096 });
+  t.is((await store.add('dave', 'pw')).quota, 4096);
+  t.is((await store.add('erin', 'pw', { quota: 0 })).quota, 0);
+});
+
+test('bad names are EINVAL with a message saying why; admin is allowed', async (t) => {
+  const { store } = await openStore(t);
+  const bad = ['', 'a', 'A', 'Alice', '1abc', '_x', '-x', '.x', 'a b', 'a/b', '../x', 'x'.repeat(33), 'é', 'root', 'ferry', 'nobody', 'anonymous', 'daemon', 'system'];
+  for (const name of bad) {
+    const error = await errorOf(() => validateUserName(name));
+    t.is(error.code, 'EINVAL', name);
+    t.true(error.message.includes(JSON.stringify(name)), error.message);
+    t.is((await errorOf(store.add(name, 'pw'))).code, 'EINVAL', name);
+  }
+  t.regex((await errorOf(() => validateUserName('root'))).message, /reserved/);
+  t.regex((await errorOf(() => validateUserName('a'))).message, /2 to 32/);
+  t.regex((await errorOf(() => validateUserName('Alice'))).message, /lowercase/);
+  for (const name of ['admin', 'ab', 'x'.repeat(32), 'a.b-c_d9']) validateUserName(name);
+  await store.add('admin', 'pw');
+});
+
+test('unknown user and wrong password give the identical error', async (t) => {
+  const { store } = await openStore(t);
+  await store.add('alice', 'right');
+  const wrong = await errorOf(store.authenticate('alice', 'wrong', '10.0.0.1'));
+  const unknown = await errorOf(store.authenticate('mallory', 'wrong', '10.0.0.2'));
+  const invalidName = await errorOf(store.authenticate('Not A Valid Name', 'x', '10.0.0.3'));
+  t.is(wrong.code, 'EAUTH');
+  t.deepEqual(wrong.toWire(), unknown.toWire());
+  t.deepEqual(wrong.toWire(), invalidName.toWire());
+});
+
+test('throttling per name: across addresses, with retryAfterMs; a success clears it', async (t) => {
+  const { store } = await openStore(t, { throttle: { maxFailedLogins: 3, throttleWindowMs: 60_000 } });
+  await store.add('alice', 'right');
+  await store.add('bob', 'right');
+  // Two failures, then a success: the count starts again.
+  for (const ip of ['10.0.0.1', '10.0.0.2']) t.is((await errorOf(store.authenticate('alice', 'no', ip))).code, 'EAUTH');
+  await store.authenticate('alice', 'right', '10.0.0.3');
+  for (const ip of ['10.0.0.4', '10.0.0.5']) t.is((await errorOf(store.authenticate('alice', 'no', ip))).code, 'EAUTH');
+  await store.authenticate('alice', 'right', '10.0.0.6');
+  // Three failures from three addresses: the name is locked, even with the right password.
+  for (const ip of ['10.0.1.1', '10.0.1.2', '10.0.1.3']) t.is((await errorOf(store.authenticate('alice', 'no', ip))).code, 'EAUTH');
+  const locked = await errorOf(store.authenticate('alice', 'right', '10.0.1.4'));
+  t.is(locked.code, 'ETHROTTLE');
+  t.true(locked.details.retryAfterMs! > 0 && locked.details.retryAfterMs! <= 60_000);
+  // Another user is not affected.
+  t.like(await store.authenticate('bob', 'right', '10.0.1.5'), { name: 'bob' });
+});
+
+test('throttling per address: many names from one IP', async (t) => {
+  const { store } = await openStore(t, { throttle: { maxFailedLogins: 3, throttleWindowMs: 60_000 } });
+  await store.add('alice', 'right');
+  for (const name of ['x1', 'x2', 'x3']) t.is((await errorOf(store.authenticate(name, 'guess', '192.0.2.7'))).code, 'EAUTH');
+  const error = await errorOf(store.authenticate('alice', 'right', '192.0.2.7'));
+  t.is(error.code, 'ETHROTTLE');
+  t.true(error.details.retryAfterMs! > 0);
+  // The IPv4-mapped spelling is the same address.
+  t.is((await errorOf(store.authenticate('alice', 'right', '::ffff:192.0.2.7'))).code, 'ETHROTTLE');
+  t.like(await store.authenticate('alice', 'right', '192.0.2.8'), { name: 'alice' });
+});
+
+test('LoginThrottle: the window slides', (t) => {
+  let now = 1_000_000;
+  const throttle = new LoginThrottle({ maxFailedLogins: 2, throttleWindowMs: 10_000, now: () => now });
+  throttle.recordFailure('alice', 'a');
+  now += 4000;
+  throttle.recordFailure('alice', 'b');
+  const error = t.throws(() => throttle.check('alice', 'c')) as FerryError;
+  t.is(error.code, 'ETHROTTLE');
+  t.is(error.details.retryAfterMs, 6000);
+  now += 6000; // the first failure leaves the window
+  t.notThrows(() => throttle.check('alice', 'c'));
+  throttle.recordFailure('alice', 'c');
+  t.is((t.throws(() => throttle.check('alice', 'd')) as FerryError).details.retryAfterMs, 4000);
+  throttle.recordSuccess('alice');
+  t.notThrows(() => throttle.check('alice', 'd'));
+  const off = new LoginThrottle({ maxFailedLogins: 0, throttleWindowMs: 10_000 });
+  for (let i = 0; i < 10; i++) off.recordFailure('x', 'y');
+  t.notThrows(() => off.check('x', 'y'));
+});
+
+test('a pending account with the right password is EPENDING; with a wrong one EAUTH', async (t) => {
+  const { store } = await openStore(t);
+  await store.add('newbie', 'pw', { status: 'pending' });
+  t.is((await errorOf(store.authenticate('newbie', 'pw', '127.0.0.1'))).code, 'EPENDING');
+  t.is((await errorOf(store.authenticate('newbie', 'nope', '127.0.0.1'))).code, 'EAUTH');
+  store.setStatus('newbie', 'active');
+  t.like(await store.authenticate('newbie', 'pw', '127.0.0.1'), { name: 'newbie', status: 'active' });
+});
+
+test('password hashes: scrypt format, salted, verified; the dummy hash is well formed', async (t) => {
+  const one = await hashPassword('secret');
+  const two = await hashPassword('secret');
+  t.regex(one, /^scrypt\$15\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
+  t.not(one, two);
+  t.true(await verifyPassword('secret', one));
+  t.false(await verifyPassword('Secret', one));
+  t.false(await verifyPassword('secret', 'scrypt$15$8$1$garbage'));
+  t.false(await verifyPassword('secret', 'plain'));
+  t.false(await verifyPassword('', DUMMY_HASH));
+  // Composed and decomposed é are the same password.
+  t.true(await verifyPassword('caf\u0065\u0301', await hashPassword('caf\u00e9')));
+});
+
+test('a second connection sees changes at once and can edit while the first is open', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const second = SqliteUserStore.open(dbPath);
+  t.teardown(() => second.close());
+  await store.add('alice', 'pw');
+  t.like(second.get('alice'), { name: 'alice' });
+  second.setQuota('alice', 77);
+  t.is(store.get('alice')?.quota, 77);
+  await second.setPassword('alice', 'new');
+  t.like(await store.authenticate('alice', 'new', '127.0.0.1'), { quota: 77 });
+  second.remove('alice');
+  t.is(store.get('alice'), undefined);
+});
+
+test('another process edits the database while the store is open (WAL, busy timeout)', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  await store.add('alice', 'pw');
+  const script = `
+    const { SqliteUserStore } = await import(${JSON.stringify(STORE_MODULE)});
+    const store = SqliteUserStore.open(${JSON.stringify(dbPath)});
+    await store.add('from-child', 'child-pw', { quota: 123 });
+    store.setQuota('alice', 456);
+    console.log(JSON.stringify(store.list().map((user) => user.name)));
+    store.close();
+  `;
+  // Hold a read transaction open meanwhile: WAL lets the writer go on.
+  const reader = new Database(dbPath, { readonly: true });
+  t.teardown(() => reader.close());
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM users').get();
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() });
+  reader.exec('COMMIT');
+  t.deepEqual(JSON.parse(stdout), ['alice', 'from-child']);
+  t.like(store.get('from-child'), { quota: 123 });
+  t.is(store.get('alice')?.quota, 456);
+  t.like(await store.authenticate('from-child', 'child-pw', '127.0.0.1'), { name: 'from-child' });
+});
+
+test('schema: WAL, a version number, and a newer database is refused', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  store.close();
+  const db = new Database(dbPath);
+  t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(db.pragma('user_version', { simple: true }), USERS_SCHEMA_VERSION);
+  db.pragma(`user_version = ${USERS_SCHEMA_VERSION + 1}`);
+  db.close();
+  const error = await errorOf(() => SqliteUserStore.open(dbPath));
+  t.is(error.code, 'ENOTSUP');
+  t.regex(error.message, /newer/);
+});
