@@ -97,19 +97,22 @@ export class DownloadStream {
    * 'OK' or the error (already reported to the client as `download.error`, unless canceled).
    */
   async run(): Promise<FerryError | 'OK'> {
+    // One chunk is read ahead while the previous one is hashed and sent, so the disk and the
+    // CPU overlap; memory stays at two chunks per stream plus the socket's high-water mark.
+    let ahead: Promise<Buffer> | undefined;
     try {
       let position = this.offset;
-      while (position < this.size) {
-        if (this.#canceled) throw new FerryError('ECANCELED');
-        const length = Math.min(LIMITS.chunkSize, this.size - position);
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-        const got = await readFully(this.#reader, frame, FRAME_HEADER_BYTES, length, position);
-        if (got < length) throw new FerryError('ECHANGED', 'the file became shorter while it was being sent');
-        writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream: this.id, offset: position, length });
-        this.#hash.update(frame.subarray(FRAME_HEADER_BYTES));
-        if (this.#canceled) throw new FerryError('ECANCELED');
-        await this.#host.sendFrame(frame);
+      ahead = position < this.size ? this.#readAhead(position) : undefined;
+      while (ahead) {
+        const frame = await ahead;
+        const length = frame.length - FRAME_HEADER_BYTES;
+        const at = position;
         position += length;
+        ahead = position < this.size ? this.#readAhead(position) : undefined;
+        if (this.#canceled) throw new FerryError('ECANCELED');
+        writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream: this.id, offset: at, length });
+        this.#hash.update(frame.subarray(FRAME_HEADER_BYTES));
+        await this.#host.sendFrame(frame);
         this.#sent += length;
       }
       this.#host.sendEvent({ event: 'download.end', stream: this.id, size: this.size, sha256: this.#hash.digest('hex') });
@@ -119,8 +122,26 @@ export class DownloadStream {
       if (ferr.code !== 'ECANCELED') this.#host.sendEvent({ event: 'download.error', stream: this.id, error: ferr.toWire() });
       return ferr;
     } finally {
+      // A read still in flight must finish before the reader is closed under it.
+      await ahead?.catch(() => undefined);
       await this.#reader.close().catch(() => {});
     }
+  }
+
+  /** Starts reading the chunk at `position`; a failure surfaces when the loop awaits it, not as an unhandled rejection. */
+  #readAhead(position: number): Promise<Buffer> {
+    const read = this.#readFrame(position);
+    read.catch(() => undefined);
+    return read;
+  }
+
+  /** Reads the chunk at `position` into a new buffer with room for the frame header in front. */
+  async #readFrame(position: number): Promise<Buffer> {
+    const length = Math.min(LIMITS.chunkSize, this.size - position);
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+    const got = await readFully(this.#reader, frame, FRAME_HEADER_BYTES, length, position);
+    if (got < length) throw new FerryError('ECHANGED', 'the file became shorter while it was being sent');
+    return frame;
   }
 }
 

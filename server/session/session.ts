@@ -63,6 +63,8 @@ export class Session {
   #slot: Slot | undefined;
   #uploads = new Map<number, UploadStream>();
   #downloads = new Map<number, DownloadStream>();
+  /** Download pumps still running (a session is closed only once they have closed their files). */
+  #running = new Set<Promise<void>>();
   /** Streams being opened (counted against the limit before their open finishes). */
   #opening = 0;
   #nextStream = 1;
@@ -441,17 +443,19 @@ export class Session {
     }
     if (this.#isGone()) {
       stream.cancel();
-      void stream.run();
+      await stream.run();
       return undefined;
     }
     this.#downloads.set(id, stream);
     // The reply goes out before the first frame; both ride the same ordered socket.
     this.#send({ id: request.id, ok: true, stream: id, size: stream.size, mtime: stream.mtime, offset: stream.offset });
-    void stream.run().then((result) => {
+    const running = stream.run().then((result) => {
       this.#downloads.delete(id);
-      const code = result === 'OK' ? 'OK' : result.code;
+      this.#running.delete(running);
+      const code = result === 'OK' ? 'OK' : this.#state === 'closed' && result.code === 'ECANCELED' ? (this.#closeError?.code ?? 'ENETWORK') : result.code;
       this.#logTransfer('download', `/${normalizeWirePath(stream.path)}`, stream.bytesSent, stream.startedAt, code);
     });
+    this.#running.add(running);
     return undefined;
   }
 
@@ -530,7 +534,7 @@ export class Session {
     const endCode = this.#closeError?.code ?? 'ENETWORK';
     const uploads = [...this.#uploads.values()];
     this.#uploads.clear();
-    await Promise.all(uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)));
+    await Promise.all([...uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)), ...this.#running]);
     this.#slot?.release();
     this.#log.info({ code, reason, durationMs: Date.now() - this.startedAt, wasActive }, 'connection closed');
     this.#resolveClosed();
