@@ -4,7 +4,7 @@ import { FerryError, LIMITS } from '../../src/protocol/index.js';
 import { Jail } from './jail.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { LocalUserSpace } from './local-user-space.js';
-import { isOsError } from './os-errors.js';
+import { isOsError, toFerryError } from './os-errors.js';
 import { readPartialInfo, type PartialState } from './partial-upload.js';
 import type { Storage, UserSpace } from './storage.js';
 import { UsageTracker, homeDir, partialsDir } from './usage.js';
@@ -66,8 +66,12 @@ export class LocalStorage implements Storage {
     if (jail === undefined) {
       jail = (async () => {
         const home = homeDir(this.root, user);
-        await mkdir(home, { recursive: true, mode: 0o700 });
-        return new Jail(await realpath(home));
+        try {
+          await mkdir(home, { recursive: true, mode: 0o700 });
+          return new Jail(await realpath(home));
+        } catch (error) {
+          throw toFerryError(error, '/');
+        }
       })();
       this.jails.set(user, jail);
       // A failure (disk full, permissions) is not remembered: the next call tries again.

@@ -38,6 +38,15 @@ async function lstatOrNull(real: string): Promise<Stats | null> {
   }
 }
 
+/** Runs `task`; anything it throws leaves as a FerryError naming `wire`. */
+async function mapErrors<T>(wire: string, task: () => Promise<T>): Promise<T> {
+  try {
+    return await task();
+  } catch (error) {
+    throw toFerryError(error, wire);
+  }
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -72,10 +81,12 @@ export class LocalUserSpace implements UserSpace {
     const truncated = names.length > this.storage.maxListEntries;
     if (truncated) names = names.slice(0, this.storage.maxListEntries);
     const entries: Entry[] = [];
-    for (let i = 0; i < names.length; i += LIST_CONCURRENCY) {
-      const batch = await Promise.all(names.slice(i, i + LIST_CONCURRENCY).map((name) => this.entryIn(jail, dir, name)));
-      for (const entry of batch) if (entry !== null) entries.push(entry);
-    }
+    await mapErrors(dir.wire, async () => {
+      for (let i = 0; i < names.length; i += LIST_CONCURRENCY) {
+        const batch = await Promise.all(names.slice(i, i + LIST_CONCURRENCY).map((name) => this.entryIn(jail, dir, name)));
+        for (const entry of batch) if (entry !== null) entries.push(entry);
+      }
+    });
     return { entries, truncated };
   }
 
@@ -232,7 +243,7 @@ export class LocalUserSpace implements UserSpace {
   }
 
   async quota(): Promise<{ used: number; total: number }> {
-    return { used: await this.storage.usage.get(this.user), total: this.quotaBytes() };
+    return { used: await mapErrors('/', () => this.storage.usage.get(this.user)), total: this.quotaBytes() };
   }
 
   async openRead(wire: string, options: { expectSize?: number; expectMtime?: number } = {}): Promise<FileReader> {
@@ -274,11 +285,11 @@ export class LocalUserSpace implements UserSpace {
     const destination = `/${target.realRel}`;
     const key = createHash('sha256').update(destination).digest('hex');
     const registryKey = `${this.user}/${key}`;
-    const dir = await this.storage.partialsDirFor(this.user);
+    const dir = await mapErrors(target.wire, () => this.storage.partialsDirFor(this.user));
     const partPath = path.join(dir, `${key}.part`);
     const infoPath = path.join(dir, `${key}.info`);
 
-    return this.storage.mutex.run(registryKey, async () => {
+    return this.storage.mutex.run(registryKey, () => mapErrors(target.wire, async () => {
       const { partials, usage } = this.storage;
       // What is held for this destination: the registry's state, unless someone changed the
       // data file behind our back, else what a previous server process left on disk.
@@ -370,7 +381,7 @@ export class LocalUserSpace implements UserSpace {
       } catch (error) {
         throw toFerryError(error, target.wire);
       }
-    });
+    }));
   }
 
   private uploadContext(jail: Jail): UploadContext {

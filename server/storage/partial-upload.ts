@@ -203,7 +203,7 @@ export class LocalPartialUpload implements PartialUpload {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.context.locked(this.state, async () => {
+    return this.guarded(async () => {
       const state = this.assertOwner();
       if (offset !== state.offset) {
         throw new FerryError('EOFFSET', `unexpected offset ${offset}, expected ${state.offset}`, { expected: state.offset });
@@ -239,7 +239,7 @@ export class LocalPartialUpload implements PartialUpload {
   }
 
   sync(): Promise<number> {
-    return this.context.locked(this.state, async () => {
+    return this.guarded(async () => {
       const state = this.assertOwner();
       if (state.durableOffset < state.offset) {
         const target = state.offset;
@@ -254,7 +254,7 @@ export class LocalPartialUpload implements PartialUpload {
   }
 
   finish(sha256: string): Promise<{ size: number; sha256: string; mtime: number }> {
-    return this.context.locked(this.state, async () => {
+    return this.guarded(async () => {
       const state = this.assertOwner();
       if (state.offset !== state.size) {
         throw new FerryError('ELIMIT', `upload incomplete: ${state.offset} of ${state.size} bytes received`);
@@ -290,7 +290,7 @@ export class LocalPartialUpload implements PartialUpload {
   }
 
   release(): Promise<void> {
-    return this.context.locked(this.state, async () => {
+    return this.guarded(async () => {
       const state = this.state;
       if (state.gone || state.owner !== this) return;
       state.owner = null;
@@ -301,11 +301,18 @@ export class LocalPartialUpload implements PartialUpload {
   }
 
   discard(): Promise<void> {
-    return this.context.locked(this.state, async () => {
+    return this.guarded(async () => {
       const state = this.state;
       // A handle that was taken over must not destroy the new writer's partial.
       if (state.gone || (state.owner !== null && state.owner !== this)) return;
       await this.drop(state);
+    });
+  }
+
+  /** Runs `task` holding the partial's lock; whatever it throws leaves as a FerryError. */
+  private guarded<T>(task: () => Promise<T>): Promise<T> {
+    return this.context.locked(this.state, task).catch((error: unknown) => {
+      throw toFerryError(error, this.path);
     });
   }
 

@@ -22,8 +22,10 @@ export interface UserSpace {
   /**
    * Opens (or re-opens) the partial upload for `path`. A partial with the same size and mtime is
    * resumed from the bytes it holds; one with another identity is dropped. Refuses up front with
-   * EQUOTA when the declared size cannot fit, EEXIST when the target exists and !overwrite,
-   * EBUSY when another session is writing the same path.
+   * EQUOTA when the declared size cannot fit, EEXIST when the target exists and !overwrite.
+   * If another handle (another session) holds the same path, this open takes the partial over and
+   * the older handle's write/sync/finish throw ECANCELED: a client reconnecting after a cut the
+   * server has not noticed yet must not be told EBUSY.
    */
   openUpload(path: string, options: UploadOptions): Promise<PartialUpload>;
   /** Opens a file for reading from the server side (downloads). ECHANGED when expectations fail. */
