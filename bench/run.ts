@@ -1,0 +1,151 @@
+/**
+ * `npm run bench`: throughput of ferry on loopback with SHA-256 verification on (it always is),
+ * the median of several runs, and the server's peak RSS. The server runs as its own process
+ * (`ferry serve` from the build) so its memory is measured apart from the client's.
+ *
+ *   --runs N      runs per workload (default 3)
+ *   --size SIZE   the big file (default 1GiB)
+ *   --jobs N      files at once for the tree workloads (default 8)
+ *   --quick       64 MiB file and a 200-file tree, for a fast look
+ *   --record      also write the results into docs/benchmarks.md
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SqliteUserStore } from '../server/users/sqlite-user-store.js';
+import { downloadFile } from '../src/client/download.js';
+import { Session } from '../src/client/session.js';
+import { uploadFile } from '../src/client/upload.js';
+import { LocalFileSystem } from '../src/fs/local-file-system.js';
+import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
+import { TransferQueue } from '../src/transfer/transfer-queue.js';
+import { parseSize } from '../src/util/units.js';
+import { writeRandomFile, writeRandomTree } from './data.js';
+import { formatTable, machineLine, type Measurement } from './report.js';
+import { startServerChild } from './server-child.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** bench/ compiles to dist/bench; the project root is two levels up from there. */
+const PROJECT = resolve(HERE, '..', '..');
+const CLI_MAIN = join(PROJECT, 'dist', 'src', 'cli', 'main.js');
+const TREE_FILE_SIZE = 64 * 1024;
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    size: { type: 'string', default: '1GiB' },
+    jobs: { type: 'string', default: '8' },
+    quick: { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
+  },
+});
+
+const runs = Number(args.runs);
+const bigSize = args.quick ? 64 * 1024 * 1024 : parseSize(args.size!);
+const treeFiles = args.quick ? 200 : 1000;
+const jobs = Number(args.jobs);
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
+  const root = join(work, 'server');
+  const local = join(work, 'local');
+  const password = 'bench-password';
+  const users = SqliteUserStore.open(join(root, 'users.db'));
+  await users.add('bench', password);
+  users.close();
+
+  const server = await startServerChild(CLI_MAIN, root);
+  const session = await Session.connect({ url: `ws://127.0.0.1:${server.port}`, user: 'bench', password });
+  const remote = new RemoteFileSystem(session);
+  const localFs = new LocalFileSystem();
+  const measurements: Measurement[] = [];
+
+  try {
+    console.error(`preparing a ${bigSize} byte file and a ${treeFiles} × 64 KiB tree in ${work}`);
+    const bigPath = join(work, 'big.bin');
+    const bigSha = await writeRandomFile(bigPath, bigSize);
+    const treePath = join(work, 'tree');
+    await writeRandomTree(treePath, treeFiles, TREE_FILE_SIZE);
+    // Warm the page cache the same way for every workload: read the sources once.
+    await readFile(bigPath).then(() => undefined, () => undefined);
+
+    const upload: Measurement = { name: `upload ${label(bigSize)} file`, bytes: bigSize, seconds: [] };
+    const download: Measurement = { name: `download ${label(bigSize)} file`, bytes: bigSize, seconds: [] };
+    const treeUp: Measurement = { name: `upload tree ${treeFiles} × 64 KiB (-j ${jobs})`, bytes: treeFiles * TREE_FILE_SIZE, seconds: [] };
+    const treeDown: Measurement = { name: `download tree ${treeFiles} × 64 KiB (-j ${jobs})`, bytes: treeFiles * TREE_FILE_SIZE, seconds: [] };
+
+    for (let run = 0; run < runs; run++) {
+      console.error(`run ${run + 1}/${runs}`);
+      await remote.remove('/big.bin').catch(() => undefined);
+      upload.seconds.push(
+        await timed(async () => {
+          const result = await uploadFile(session, bigPath, '/big.bin', { overwrite: true });
+          if (result.sha256 !== bigSha) throw new Error('upload: SHA-256 differs');
+        }),
+      );
+      const downPath = join(local, 'big.bin');
+      await rm(local, { recursive: true, force: true });
+      await localFs.mkdir(local, { parents: true });
+      download.seconds.push(
+        await timed(async () => {
+          const result = await downloadFile(session, '/big.bin', downPath, { overwrite: true });
+          if (result.sha256 !== bigSha) throw new Error('download: SHA-256 differs');
+        }),
+      );
+      await rm(downPath, { force: true });
+
+      await remote.remove('/tree', { recursive: true }).catch(() => undefined);
+      treeUp.seconds.push(await timed(() => copyTree(localFs, treePath, remote, '/')));
+      treeDown.seconds.push(await timed(() => copyTree(remote, '/tree', localFs, local)));
+    }
+    measurements.push(upload, download, treeUp, treeDown);
+  } finally {
+    await session.close();
+  }
+  const peak = await server.peakRss();
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+
+  const table = formatTable(measurements, peak);
+  console.log(`\nferry on loopback — ${machineLine()}\n\n${table}\n`);
+  if (args.record) await record(table);
+}
+
+async function copyTree(from: LocalFileSystem | RemoteFileSystem, source: string, to: LocalFileSystem | RemoteFileSystem, target: string): Promise<void> {
+  const queue = new TransferQueue({ concurrency: jobs, conflict: 'overwrite', retries: 0 });
+  await queue.add({ source: { fs: from, path: source }, target: { fs: to, path: target } });
+  const state = await queue.whenIdle();
+  await queue.close();
+  if (state.totals.failed > 0) throw new Error(`tree copy: ${state.totals.failed} files failed`);
+}
+
+function label(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : `${bytes / 1024 ** 2} MiB`;
+}
+
+/** Replaces the block between the markers in docs/benchmarks.md with this run's table. */
+async function record(table: string): Promise<void> {
+  const path = join(PROJECT, 'docs', 'benchmarks.md');
+  const text = await readFile(path, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const at = text.indexOf(begin);
+  const until = text.indexOf(end);
+  if (at < 0 || until < at) throw new Error(`${path} lacks the ${begin} … ${end} markers`);
+  const block = `${begin}\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machineLine()}.\n\n${table}\n${end}`;
+  await writeFile(path, text.slice(0, at) + block + text.slice(until + end.length));
+  console.error(`recorded in ${path}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
