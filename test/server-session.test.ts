@@ -36,9 +36,9 @@ function home(server: TestServer, ...parts: string[]): string {
   return join(server.root, 'homes', 'alice', ...parts);
 }
 
-/** The .part data files the server keeps for alice (their sidecars left out). */
-async function partFiles(server: TestServer): Promise<string[]> {
-  const dir = join(server.root, 'partials', 'alice');
+/** The .part data files the server keeps for a user (their sidecars left out). */
+async function partFiles(server: TestServer, user = 'alice'): Promise<string[]> {
+  const dir = join(server.root, 'partials', user);
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.part')).map((n) => join(dir, n));
 }
@@ -474,13 +474,69 @@ test('an upload that cannot fit the quota is refused up front with EQUOTA', asyn
       const reply = await client.request('upload.open', { path: 'big.bin', size: 5000, mtime: MTIME });
       t.false(reply.ok);
       t.is(reply.error.code, 'EQUOTA');
-      t.deepEqual(await partFiles(server), []);
+      t.deepEqual(await partFiles(server, 'bob'), []);
       const fits = await client.upload('small.bin', randomBytes(4000));
       t.true(fits.finish.ok);
       await client.close();
     },
     { users: [ALICE, { name: 'bob', password: 'bob password', quota: 4096 }] },
   );
+});
+
+test('a write refused while uploading (quota lowered, bytes past the size) is upload.error, and the stream drops later frames', async (t) => {
+  await withServer(
+    async (server) => {
+      const client = await RawClient.login(server.url, 'bob', 'bob password');
+      const open = await client.request('upload.open', { path: 'q.bin', size: 8000, mtime: MTIME });
+      t.true(open.ok);
+      client.sendData(open.stream, 0, randomBytes(1000));
+      await client.waitFor((m) => m.event === 'ack' && m.offset === 1000);
+      server.server.users.setQuota('bob', 1500);
+      client.sendData(open.stream, 1000, randomBytes(1000));
+      client.sendData(open.stream, 2000, randomBytes(1000));
+      const error = await client.waitFor((m) => m.event === 'upload.error');
+      t.is(error.error.code, 'EQUOTA');
+      t.true((await client.request('ping')).ok);
+      t.is(client.events('upload.error').length, 1, 'the frame after the failed one is dropped silently');
+      const [part] = await partFiles(server, 'bob');
+      t.is((await stat(part!)).size, 1000, 'nothing over the quota was stored');
+      const finish = await client.request('upload.finish', { stream: open.stream, sha256: sha256(Buffer.alloc(0)) });
+      t.is(finish.error.code, 'EQUOTA', 'finishing a failed stream reports why it failed');
+
+      server.server.users.setQuota('bob', 0);
+      const small = await client.request('upload.open', { path: 'small.bin', size: 10, mtime: MTIME });
+      client.sendData(small.stream, 0, randomBytes(20));
+      const tooLong = await client.waitFor((m) => m.event === 'upload.error' && m.stream === small.stream);
+      t.is(tooLong.error.code, 'ELIMIT');
+      await client.close();
+    },
+    { users: [ALICE, { name: 'bob', password: 'bob password', quota: 10_000 }] },
+  );
+});
+
+test('at most maxOpenStreams transfers are open on one session', async (t) => {
+  await withServer(async (server) => {
+    const client = await RawClient.login(server.url, 'alice', ALICE.password);
+    const replies = await Promise.all(
+      Array.from({ length: LIMITS.maxOpenStreams }, (_, i) => client.request('upload.open', { path: `s${i}`, size: 10, mtime: MTIME })),
+    );
+    t.true(replies.every((r) => r.ok));
+    t.is((await client.request('upload.open', { path: 'one-more', size: 10, mtime: MTIME })).error.code, 'ELIMIT');
+    t.true((await client.request('upload.cancel', { stream: replies[0]!.stream })).ok);
+    t.true((await client.request('upload.open', { path: 'one-more', size: 10, mtime: MTIME })).ok);
+    await client.close();
+  });
+});
+
+test('a message over the frame size limit closes the connection with 1009', async (t) => {
+  await withServer(async (server) => {
+    const client = await RawClient.login(server.url, 'alice', ALICE.password);
+    client.sendText(' '.repeat(FRAME_HEADER_BYTES + LIMITS.maxFramePayload + 1));
+    t.is((await client.closed).code, CLOSE.TOO_BIG);
+    const other = await RawClient.login(server.url, 'alice', ALICE.password);
+    t.true((await other.request('ping')).ok);
+    await other.close();
+  });
 });
 
 test('closing the session keeps the partial; a new session resumes from its offset with the prefix hash', async (t) => {
