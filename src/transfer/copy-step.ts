@@ -1,0 +1,60 @@
+import { Session } from '../client/session.js';
+import { downloadFile } from '../client/download.js';
+import { uploadFile } from '../client/upload.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { FerryError } from '../protocol/index.js';
+import { copyLocalFile } from './local-copy.js';
+
+export interface CopyStepOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Replace an existing target. */
+  overwrite?: boolean;
+  /** Take a shorter existing target as the partial (its prefix is checked first). */
+  adopt?: boolean;
+}
+
+export interface CopyStepResult {
+  size: number;
+  sha256: string;
+  /** Bytes that were already in place (a partial) and not sent again. */
+  resumedFrom: number;
+}
+
+/** The Session behind a remote file system (RemoteFileSystem keeps it as `session`). */
+export function sessionOf(fs: FileSystem): Session | undefined {
+  const session = (fs as { session?: unknown }).session;
+  return session instanceof Session ? session : undefined;
+}
+
+function requireSession(fs: FileSystem): Session {
+  const session = sessionOf(fs);
+  if (session === undefined) throw new FerryError('ENOTSUP', `${fs.label}: a remote file system without a session`);
+  return session;
+}
+
+/**
+ * Copies one file between any two file systems, picking the engine by the pair of kinds:
+ * local→remote uploads, remote→local downloads, local→local copies through a partial.
+ * remote→remote is ENOTSUP for now (it would need server-to-server transfers).
+ * Every path resumes from what an earlier attempt left.
+ */
+export async function copyStep(
+  source: FileSystem,
+  sourcePath: string,
+  target: FileSystem,
+  targetPath: string,
+  options: CopyStepOptions,
+): Promise<CopyStepResult> {
+  const engine = { ...options, overwrite: options.overwrite === true, adopt: options.adopt === true };
+  if (source.kind === 'local' && target.kind === 'remote') {
+    return uploadFile(requireSession(target), sourcePath, targetPath, engine);
+  }
+  if (source.kind === 'remote' && target.kind === 'local') {
+    return downloadFile(requireSession(source), sourcePath, targetPath, engine);
+  }
+  if (source.kind === 'local' && target.kind === 'local') {
+    return copyLocalFile(sourcePath, targetPath, engine);
+  }
+  throw new FerryError('ENOTSUP', `copying between two servers is not supported yet (${source.label} → ${target.label})`);
+}
