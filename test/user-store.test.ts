@@ -154,6 +154,24 @@ test('LoginThrottle: the window slides', (t) => {
   t.notThrows(() => off.check('x', 'y'));
 });
 
+test('parallel guesses cannot get past the limit while their hashes run', async (t) => {
+  const { store } = await openStore(t, { throttle: { maxFailedLogins: 3, throttleWindowMs: 60_000 } });
+  await store.add('alice', 'right');
+  const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.authenticate('alice', `guess${i}`, `10.9.0.${i}`)));
+  const codes = results.map((result) => (result.status === 'rejected' ? (result.reason as FerryError).code : 'ok'));
+  t.is(codes.filter((code) => code === 'EAUTH').length, 3);
+  t.is(codes.filter((code) => code === 'ETHROTTLE').length, 5);
+});
+
+test('LoginThrottle.attempt: a success does not count against the address', (t) => {
+  const throttle = new LoginThrottle({ maxFailedLogins: 2, throttleWindowMs: 10_000 });
+  for (let i = 0; i < 5; i++) throttle.attempt(`user${i}`, '198.51.100.1').succeeded();
+  t.notThrows(() => throttle.check('anyone', '198.51.100.1'));
+  throttle.attempt('x', '198.51.100.1');
+  throttle.attempt('y', '198.51.100.1');
+  t.is((t.throws(() => throttle.attempt('z', '198.51.100.1')) as FerryError).code, 'ETHROTTLE');
+});
+
 test('a pending account with the right password is EPENDING; with a wrong one EAUTH', async (t) => {
   const { store } = await openStore(t);
   await store.add('newbie', 'pw', { status: 'pending' });

@@ -300,6 +300,8 @@ export class LocalUserSpace implements UserSpace {
         await state.closeFile().catch(() => undefined);
         partials.delete(registryKey);
         state = null;
+        // Our running figure counted what we wrote, not what is there now.
+        usage.invalidate(this.user);
       }
       let diskInfo: PartialInfo | null = null;
       let diskLength = 0;

@@ -33,6 +33,30 @@ export class LoginThrottle {
     }
   }
 
+  /**
+   * Checks (ETHROTTLE) and counts one login attempt as a failure straight away, so that many
+   * attempts sent in parallel cannot all pass the check while their password hashes run. Call
+   * `succeeded()` on the result when the password was right: the name's failures are cleared and
+   * this attempt no longer counts against the address.
+   */
+  attempt(name: string, ip: string): { succeeded(): void } {
+    this.check(name, ip);
+    if (this.options.maxFailedLogins <= 0) return { succeeded: () => undefined };
+    const at = this.now();
+    this.recordFailure(name, ip);
+    return {
+      succeeded: () => {
+        this.recordSuccess(name);
+        const times = this.failures.get(`i:${normaliseIp(ip)}`);
+        const index = times?.lastIndexOf(at) ?? -1;
+        if (times !== undefined && index >= 0) {
+          times.splice(index, 1);
+          if (times.length === 0) this.failures.delete(`i:${normaliseIp(ip)}`);
+        }
+      },
+    };
+  }
+
   recordFailure(name: string, ip: string): void {
     if (this.options.maxFailedLogins <= 0) return;
     this.push(`u:${name}`);
