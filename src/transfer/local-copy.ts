@@ -104,7 +104,7 @@ async function copy(source: string, destination: string, options: LocalCopyOptio
       const after = await input.stat();
       if (after.size !== info.size || after.mtimeMs !== info.mtimeMs) throw new FerryError('ECHANGED', `source changed while copying: ${source}`);
       await output.close().catch(() => undefined);
-      await fsp.utimes(partial, info.atime, info.mtime);
+      await fsp.utimes(partial, info.atimeMs / 1000, info.mtimeMs / 1000);
       if (!options.overwrite && (await fsp.stat(destination).catch(() => undefined))) {
         throw new FerryError('EEXIST', `already exists: ${destination}`);
       }
