@@ -123,6 +123,19 @@ test('encodeFrame writes exactly the fixture bytes', (t) => {
   t.is(encoded.toString('hex'), hex(FIXTURE_HEX).toString('hex'));
 });
 
+test('the worked example of docs/protocol.md §3 is what the encoder writes and the decoder reads', (t) => {
+  const documented = hex(`
+    01 01 00 00 00 00 00 03  00 00 00 01 2a 05 f2 00
+    00 00 00 0d 68 65 6c 6c  6f 2c 20 66 65 72 72 79
+    0a`);
+  const encoded = encodeFrame({ kind: FrameKind.DATA, stream: 3, offset: 5_000_000_000 }, Buffer.from('hello, ferry\n'));
+  t.is(encoded.toString('hex'), documented.toString('hex'));
+  const result = decodeFrame(documented);
+  if (!result.ok) return t.fail(result.error.message);
+  t.like(result.frame, { kind: FrameKind.DATA, flags: 0, stream: 3, offset: 5_000_000_000, length: 13 });
+  t.is(result.frame.payload.toString(), 'hello, ferry\n');
+});
+
 test('the header is big-endian and 20 bytes; extreme fields land where the table says', (t) => {
   t.is(FRAME_HEADER_BYTES, 20);
   const encoded = encodeFrame({ kind: FrameKind.EXEC_STDERR, stream: 0xffff_ffff, offset: Number.MAX_SAFE_INTEGER }, Buffer.alloc(0));
