@@ -43,7 +43,7 @@ export class LoginThrottle {
     this.check(name, ip);
     if (this.options.maxFailedLogins <= 0) return { succeeded: () => undefined };
     const at = this.now();
-    this.recordFailure(name, ip);
+    this.recordFailure(name, ip, at);
     return {
       succeeded: () => {
         this.recordSuccess(name);
@@ -57,10 +57,10 @@ export class LoginThrottle {
     };
   }
 
-  recordFailure(name: string, ip: string): void {
+  recordFailure(name: string, ip: string, at = this.now()): void {
     if (this.options.maxFailedLogins <= 0) return;
-    this.push(`u:${name}`);
-    this.push(`i:${normaliseIp(ip)}`);
+    this.push(`u:${name}`, at);
+    this.push(`i:${normaliseIp(ip)}`, at);
     if (this.failures.size > MAX_TRACKED_KEYS) this.sweep();
   }
 
@@ -87,9 +87,9 @@ export class LoginThrottle {
     return times;
   }
 
-  private push(key: string): void {
+  private push(key: string, at: number): void {
     const times = this.recent(key);
-    times.push(this.now());
+    times.push(at);
     // Only the newest `max` failures matter for the decision.
     if (times.length > this.options.maxFailedLogins) times.splice(0, times.length - this.options.maxFailedLogins);
     this.failures.set(key, times);
