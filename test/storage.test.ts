@@ -371,6 +371,8 @@ test('upload targets: missing parent is ENOENT, a directory is EISDIR, the home 
   await mkdir(path.join(home, 'd'));
   t.is((await errorOf(space.openUpload('d', opts(1, { overwrite: true })))).code, 'EISDIR');
   t.is((await errorOf(space.openUpload('/', opts(1)))).code, 'EISDIR');
+  t.is((await errorOf(space.openUpload('m', opts(1, { mtime: Number.MAX_SAFE_INTEGER })))).code, 'EINVAL');
+  t.is((await errorOf(space.openUpload('m', opts(-1)))).code, 'EINVAL');
   await writeFile(path.join(home, 'file'), '');
   t.is((await errorOf(space.openUpload('file/x', opts(1)))).code, 'ENOTDIR');
   // The parent removed between open and finish.

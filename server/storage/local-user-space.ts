@@ -261,7 +261,8 @@ export class LocalUserSpace implements UserSpace {
   async openUpload(wire: string, options: UploadOptions): Promise<LocalPartialUpload> {
     const { size, mtime } = options;
     if (!isCount(size) || size > LIMITS.maxFileSize) throw new FerryError('EINVAL', 'size must be a non-negative integer');
-    if (!isCount(mtime)) throw new FerryError('EINVAL', 'mtime must be a non-negative integer (ms)');
+    // 8.64e15 ms is the last instant a JS Date (and so utimes) can express.
+    if (!isCount(mtime) || mtime > 8.64e15) throw new FerryError('EINVAL', 'mtime must be a non-negative integer of ms, at most 8.64e15');
     const jail = await this.jail();
     const target = await jail.resolve(wire, { follow: true });
     if (target.parts.length === 0) throw new FerryError('EISDIR', 'cannot upload onto the home');
