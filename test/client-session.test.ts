@@ -261,6 +261,21 @@ test('queue positions surface while the server is full, and the login completes 
   );
 });
 
+test('a client that waits in the queue too long gets EBUSY', async (t) => {
+  await withServer(
+    async (server) => {
+      const first = await connect(server.url);
+      const positions: number[] = [];
+      const error = await t.throwsAsync(connect(server.url, { user: BOB.name, password: BOB.password, onQueue: (p) => positions.push(p) }));
+      t.is((error as FerryError).code, 'EBUSY');
+      t.deepEqual(positions, [1]);
+      t.is(first.state, 'ready');
+      await first.close();
+    },
+    { options: { maxSessions: 1, queueTimeoutMs: 300 } },
+  );
+});
+
 test('close() ends the session: state closed, event without error, later requests fail', async (t) => {
   await withServer(async (server) => {
     const session = await connect(server.url);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -11,6 +11,7 @@ import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
 import type { FileSystem } from '../src/fs/file-system.js';
 import { FerryError } from '../src/protocol/errors.js';
 import { LIMITS } from '../src/protocol/limits.js';
+import { randomFile, sha256File } from './helpers/files.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const ALICE = { name: 'alice', password: 'alice-password-1' };
@@ -31,39 +32,6 @@ test.after.always(async () => {
   await server?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(4 * MiB);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
-
-/** Writes `size` random bytes in 4 MiB pieces (memory stays small) and returns their SHA-256. */
-async function randomFile(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'w');
-  try {
-    for (let done = 0; done < size; ) {
-      const piece = randomBytes(Math.min(4 * MiB, size - done));
-      hash.update(piece);
-      await handle.write(piece);
-      done += piece.length;
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
 
 function serverPath(...parts: string[]): string {
   return join(server.root, 'homes', ALICE.name, ...parts);

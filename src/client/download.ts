@@ -199,6 +199,8 @@ class Download {
     const generation = session.generation;
     const { stream, size, mtime } = opened;
     if (opened.offset !== this.#offset) {
+      // Claim the stream so frames already on their way are dropped, not kept for nobody.
+      session.onStream(stream, {})();
       await cancelStream(session, generation, 'download.cancel', stream);
       throw new FerryError('EPROTO', `asked for ${this.#remotePath} from ${this.#offset}, the server sends from ${opened.offset}`);
     }
@@ -276,6 +278,8 @@ class Download {
         throwIfAborted(this.#signal);
         await wake.wait();
       }
+      // A cancel wins over an end that arrived meanwhile: the caller was told it stops.
+      throwIfAborted(this.#signal);
       // Everything received so far reaches the partial, so the running hash and the file agree.
       await writing;
       resume();
