@@ -202,12 +202,16 @@ export class TransferJournal {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.dirty && !this.completed) {
-      this.dirty = false;
-      const content = `${JSON.stringify(this.toJSON())}\n`;
-      this.writing = this.writing.then(() => writeAtomic(this.file, content));
-    }
-    await this.writing;
+    if (!this.dirty || this.completed) return this.writing;
+    this.dirty = false;
+    const content = `${JSON.stringify(this.toJSON())}\n`;
+    const write = this.writing.then(() => writeAtomic(this.file, content));
+    // The chain itself never rejects, so one failed write does not block the next ones; what it
+    // should have written is written again with the next flush.
+    this.writing = write.catch(() => {
+      this.dirty = true;
+    });
+    await write;
   }
 
   /**
@@ -234,10 +238,8 @@ export class TransferJournal {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      // A failed write is retried with the next change; it must not crash the queue.
-      this.flush().catch(() => {
-        this.dirty = true;
-      });
+      // A failed write is retried with the next change or flush; it must not crash the queue.
+      this.flush().catch(() => undefined);
     }, this.debounceMs);
     this.timer.unref();
   }
