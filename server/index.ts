@@ -48,6 +48,8 @@ export interface FerryServer {
 export interface ServerParts {
   storage?: Storage;
   users?: UserStore;
+  /** How often peers are pinged; one that missed the previous ping is cut off. Default 30 s (tests use less). */
+  heartbeatMs?: number;
 }
 
 /**
@@ -173,7 +175,7 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
           http.on('error', (error) => log.error({ err: error }, 'server socket error'));
           heartbeat = setInterval(() => {
             for (const session of sessions) session.heartbeat();
-          }, HEARTBEAT_MS);
+          }, parts.heartbeatMs ?? HEARTBEAT_MS);
           heartbeat.unref();
           sweeper = setInterval(() => void sweep(), Math.min(settings.partialTtlMs, MAX_SWEEP_INTERVAL_MS));
           sweeper.unref();

@@ -14,6 +14,8 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 const ALICE = { name: 'alice', password: 'correct horse battery staple' };
 const MTIME = 1_700_000_000_000;
+/** For tests that log in several times on one connection: scrypt on a busy machine may take seconds each. */
+const SLOW_LOGINS = { options: { handshakeTimeoutMs: 120_000 } };
 
 async function withServer(
   run: (server: TestServer) => Promise<void>,
@@ -85,7 +87,7 @@ test('an unknown user and a wrong password get the identical reply', async (t) =
     // The connection stays usable: the right password still gets in.
     t.true((await client.request('login', { user: 'alice', password: ALICE.password })).ok);
     await client.close();
-  });
+  }, SLOW_LOGINS);
 });
 
 test('repeated failed logins are throttled, even with the right password afterwards', async (t) => {
@@ -102,7 +104,7 @@ test('repeated failed logins are throttled, even with the right password afterwa
       t.true(right.error.retryAfterMs > 0);
       await client.close();
     },
-    { options: { maxFailedLogins: 3 } },
+    { options: { maxFailedLogins: 3, ...SLOW_LOGINS.options } },
   );
 });
 
@@ -147,6 +149,20 @@ test('an idle session is closed with ETIMEDOUT', async (t) => {
       t.is(server.server.sessions, 0);
     },
     { options: { idleTimeoutMs: 200 } },
+  );
+});
+
+test('a peer that stops answering pings is cut off', async (t) => {
+  await withServer(
+    async (server) => {
+      const silent = new WebSocket(server.url, [SUBPROTOCOL], { autoPong: false });
+      silent.on('message', () => {});
+      const code = await new Promise<number>((resolve) => silent.once('close', resolve));
+      t.is(code, 1006, 'terminated without a close handshake');
+      await until(() => server.server.connections === 0);
+      t.is(server.server.connections, 0);
+    },
+    { parts: { heartbeatMs: 100 } },
   );
 });
 

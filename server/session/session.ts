@@ -70,6 +70,8 @@ export class Session {
   #nextStream = 1;
   #unaddressedErrors = 0;
   #handshakeTimer: NodeJS.Timeout | undefined;
+  /** The login deadline passed while a login was being checked; a failed one then ends the connection. */
+  #handshakeExpired = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #forceCloseTimer: NodeJS.Timeout | undefined;
   #lastActivity = Date.now();
@@ -108,8 +110,14 @@ export class Session {
     this.#sendEvent({ event: 'hello', server: SERVER_NAME, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, maxFramePayload: LIMITS.maxFramePayload });
     const { handshakeTimeoutMs } = this.#ctx.options;
     this.#handshakeTimer = setTimeout(() => {
-      this.close(CLOSE.HANDSHAKE_TIMEOUT, new FerryError('ETIMEDOUT', `no login within ${seconds(handshakeTimeoutMs)} s`));
+      // A login being checked right now gets its answer first: slow hashing is the server's time.
+      if (this.#state === 'authenticating') this.#handshakeExpired = true;
+      else this.#closeHandshakeTimeout();
     }, handshakeTimeoutMs);
+  }
+
+  #closeHandshakeTimeout(): void {
+    this.close(CLOSE.HANDSHAKE_TIMEOUT, new FerryError('ETIMEDOUT', `no login within ${seconds(this.#ctx.options.handshakeTimeoutMs)} s`));
   }
 
   /**
@@ -121,7 +129,7 @@ export class Session {
     this.#closing = true;
     this.#closeError = error;
     if (error) this.#sendEvent({ event: 'closing', error: error.toWire() });
-    this.#ws.close(code, (error?.message ?? '').slice(0, 120));
+    this.#ws.close(code, closeReason(error?.message ?? ''));
     this.#forceCloseTimer = setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS);
     this.#forceCloseTimer.unref();
   }
@@ -250,6 +258,11 @@ export class Session {
       if (this.#state === 'authenticating') this.#state = 'greeting';
       const ferr = asFerryError(error, this.#log, { user: request.user });
       this.#log.info({ user: request.user, code: ferr.code }, 'login failed');
+      if (this.#handshakeExpired) {
+        this.#replyError(request.id, ferr);
+        this.#closeHandshakeTimeout();
+        return undefined;
+      }
       throw ferr;
     }
     if (this.#isGone()) return undefined;
@@ -547,6 +560,14 @@ function normalizeWirePath(path: string): string {
     .split('/')
     .filter((part) => part !== '' && part !== '.')
     .join('/');
+}
+
+/** A close frame's reason may hold at most 123 bytes of UTF-8; messages can hold any path. */
+function closeReason(message: string): string {
+  let reason = message;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  // Slicing may have split a surrogate pair; a lone surrogate would not encode back to itself.
+  return reason.replace(/[\uD800-\uDBFF]$/, '');
 }
 
 function seconds(ms: number): number {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type FerryServer } from '../../server/index.js';
+import { createServer, type FerryServer, type ServerParts } from '../../server/index.js';
 import { createLogger } from '../../server/log.js';
 import type { ServerOptions } from '../../server/options.js';
 
@@ -27,17 +27,18 @@ export interface TestServer {
  * Starts a real ferry server on 127.0.0.1, port 0, over a fresh temp dir, with the given users
  * created through the server's own user store. Logging is silent unless FERRY_TEST_LOG names a
  * pino level (e.g. FERRY_TEST_LOG=debug), then it goes to stderr.
+ * `parts` go to createServer as they are (e.g. `{ heartbeatMs: 100 }`).
  * `options.root` may point at an existing root (e.g. to restart a server over the same data);
  * that root is then left in place by close().
  */
 export async function startTestServer(
-  config: { users?: TestUser[]; options?: Partial<ServerOptions> } = {},
+  config: { users?: TestUser[]; options?: Partial<ServerOptions>; parts?: ServerParts } = {},
 ): Promise<TestServer> {
   const ownRoot = config.options?.root === undefined;
   const root = config.options?.root ?? (await mkdtemp(join(tmpdir(), 'ferry-test-server-')));
   const level = process.env.FERRY_TEST_LOG;
   const logger = config.options?.logger ?? createLogger(level ? { level: level as 'debug', destination: 2 } : { level: 'silent' });
-  const server = createServer({ host: '127.0.0.1', port: 0, ...config.options, root, logger });
+  const server = createServer({ host: '127.0.0.1', port: 0, ...config.options, root, logger }, config.parts);
   try {
     for (const user of config.users ?? []) {
       if (!server.users.get(user.name)) await server.users.add(user.name, user.password, { quota: user.quota ?? 0 });
