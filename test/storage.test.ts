@@ -547,26 +547,39 @@ test('usage is counted again when stale, to see files copied in by hand', async 
 
 // ---------------------------------------------------------------- disk full
 
-/** Mounted synchronously: ava wants every test declared before the file's first await. */
-const tmpfs = ((): { dir: string; mounted: boolean; why?: string } => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-tmpfs-'));
-  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { encoding: 'utf8' });
-  if (result.status === 0) return { dir, mounted: true };
-  rmSync(dir, { recursive: true, force: true });
-  return { dir, mounted: false, why: (result.stderr || String(result.error)).trim().split('\n')[0] };
+/**
+ * Whether this machine lets us mount a tmpfs, probed (mount + umount at once) when the file
+ * loads, because ava wants every test declared before the first await. The real mount lives only
+ * inside the test, so a run killed half way leaves as little behind as possible.
+ */
+const tmpfsProbe = ((): { ok: true } | { ok: false; why: string } => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-tmpfs-probe-'));
+  try {
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
+    if (mounted.status !== 0) return { ok: false, why: (mounted.stderr || String(mounted.error)).trim().split('\n')[0]! };
+    spawnSync('umount', [dir]);
+    return { ok: true };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 })();
 
-test.after.always(async () => {
-  if (tmpfs.mounted) {
-    await run('umount', [tmpfs.dir]).catch(() => undefined);
-    await rm(tmpfs.dir, { recursive: true, force: true });
-  }
-});
+/** Mounts a 1 MiB tmpfs for one test; unmounted and removed in the test's teardown. */
+async function mountTinyTmpfs(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-tmpfs-'));
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+  t.teardown(async () => {
+    await run('umount', [dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
 
-(tmpfs.mounted ? test : test.skip)(
-  `disk full: ENOSPC, the partial is cut back to the last good offset, no half file${tmpfs.mounted ? '' : ` (skipped: cannot mount a tmpfs: ${tmpfs.why})`}`,
+(tmpfsProbe.ok ? test : test.skip)(
+  `disk full: ENOSPC, the partial is cut back to the last good offset, no half file${tmpfsProbe.ok ? '' : ` (skipped: cannot mount a tmpfs: ${tmpfsProbe.why})`}`,
   async (t) => {
-    const { space, home, root } = await setup(t, { root: tmpfs.dir });
+    const tmpfs = await mountTinyTmpfs(t);
+    const { space, home, root } = await setup(t, { root: tmpfs });
     const data = randomBytes(2 * 1024 * 1024);
     const handle = await space.openUpload('big', opts(data.length));
     let error: FerryError | undefined;
