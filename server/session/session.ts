@@ -63,7 +63,10 @@ export class Session {
   #slot: Slot | undefined;
   #uploads = new Map<number, UploadStream>();
   #downloads = new Map<number, DownloadStream>();
-  /** Download pumps still running (a session is closed only once they have closed their files). */
+  /**
+   * Requests and download pumps still running. The session counts as closed only once they are
+   * done, so that nothing touches the storage after the server has closed it.
+   */
   #running = new Set<Promise<void>>();
   /** Streams being opened (counted against the limit before their open finishes). */
   #opening = 0;
@@ -173,12 +176,14 @@ export class Session {
       return;
     }
     const request = parsed.request;
-    this.#handle(request).then(
+    const handled = this.#handle(request).then(
       (result) => {
         if (result !== undefined) this.#send({ id: request.id, ok: true, ...result });
       },
       (error: unknown) => this.#replyError(request.id, asFerryError(error, this.#log, { op: request.op, user: this.#user })),
     );
+    this.#running.add(handled);
+    void handled.finally(() => this.#running.delete(handled));
   }
 
   #onFrame(buffer: Buffer): void {
@@ -547,10 +552,17 @@ export class Session {
     const endCode = this.#closeError?.code ?? 'ENETWORK';
     const uploads = [...this.#uploads.values()];
     this.#uploads.clear();
-    await Promise.all([...uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)), ...this.#running]);
-    this.#slot?.release();
-    this.#log.info({ code, reason, durationMs: Date.now() - this.startedAt, wasActive }, 'connection closed');
-    this.#resolveClosed();
+    try {
+      await Promise.all(uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)));
+      // Requests in flight finish on their own (their replies go nowhere); a late upload.open
+      // releases what it opened. Uploads they opened meanwhile are released here too.
+      while (this.#running.size > 0) await Promise.all([...this.#running]);
+      await Promise.all([...this.#uploads.values()].map((upload) => this.#closeUpload(upload, 'release', endCode)));
+    } finally {
+      this.#slot?.release();
+      this.#log.info({ code, reason, durationMs: Date.now() - this.startedAt, wasActive }, 'connection closed');
+      this.#resolveClosed();
+    }
   }
 }
 
