@@ -19,8 +19,9 @@ export { DEFAULT_SERVER_OPTIONS } from './options.js';
 
 /** Ping every peer this often; one that has not answered the previous ping is cut off. */
 const HEARTBEAT_MS = 30_000;
-/** The partial sweeper runs this often at most (and at least once per partialTtlMs). */
+/** The partial sweeper runs once per partialTtlMs, but at least hourly and at most every second. */
 const MAX_SWEEP_INTERVAL_MS = 3600_000;
+const MIN_SWEEP_INTERVAL_MS = 1000;
 
 export interface FerryServer {
   /** Starts listening; resolves with the bound address (the real port when options.port is 0). */
@@ -156,13 +157,20 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
     else unauthenticated.delete(session.ip);
   }
 
-  async function sweep(): Promise<void> {
-    try {
-      const removed = await storage.sweepExpired(settings.partialTtlMs);
-      if (removed > 0) log.info({ removed, ttlMs: settings.partialTtlMs }, 'expired partial uploads removed');
-    } catch (error) {
-      log.error({ err: error }, 'partial sweep failed');
-    }
+  let sweeping: Promise<void> | undefined;
+  function sweep(): Promise<void> {
+    // One sweep at a time: a slow disk must not pile them up.
+    sweeping ??= (async () => {
+      try {
+        const removed = await storage.sweepExpired(settings.partialTtlMs);
+        if (removed > 0) log.info({ removed, ttlMs: settings.partialTtlMs }, 'expired partial uploads removed');
+      } catch (error) {
+        log.error({ err: error }, 'partial sweep failed');
+      } finally {
+        sweeping = undefined;
+      }
+    })();
+    return sweeping;
   }
 
   const server: FerryServer = {
@@ -177,7 +185,8 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
             for (const session of sessions) session.heartbeat();
           }, parts.heartbeatMs ?? HEARTBEAT_MS);
           heartbeat.unref();
-          sweeper = setInterval(() => void sweep(), Math.min(settings.partialTtlMs, MAX_SWEEP_INTERVAL_MS));
+          const sweepEvery = Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(settings.partialTtlMs, MAX_SWEEP_INTERVAL_MS));
+          sweeper = setInterval(() => void sweep(), sweepEvery);
           sweeper.unref();
           void sweep();
           const address = server.address()!;
@@ -199,6 +208,7 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
         http.closeAllConnections();
         await stopped;
         wss.close();
+        await sweeping;
         await storage.close();
         users.close();
         log.info('server closed');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,8 +30,8 @@ async function withServer(
 }
 
 /** Polls until `condition` holds: for server-side state that settles just after the client sees a close. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 function home(server: TestServer, ...parts: string[]): string {
@@ -596,6 +596,30 @@ test('upload.cancel keeps the partial for later, or discards it', async (t) => {
     t.is(fresh.offset, 0);
     await client.close();
   });
+});
+
+test('partials older than partialTtlMs are swept when the server starts', async (t) => {
+  const first = await startTestServer({ users: [ALICE] });
+  const root = first.root;
+  try {
+    const client = await RawClient.login(first.url, 'alice', ALICE.password);
+    const open = await client.request('upload.open', { path: 'old.bin', size: 1000, mtime: MTIME });
+    client.sendData(open.stream, 0, randomBytes(500));
+    await client.waitFor((m) => m.event === 'ack' && m.offset === 500);
+    await client.close();
+    await first.server.close();
+    t.is((await partFiles(first)).length, 1);
+
+    const second = await startTestServer({ options: { root, partialTtlMs: 1 } });
+    try {
+      await until(async () => (await partFiles(second)).length === 0);
+      t.deepEqual(await partFiles(second), []);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 // ---- downloads ------------------------------------------------------------------------------
