@@ -62,13 +62,14 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
   const { logger, ...rest } = options;
   const settings: Omit<ServerOptions, 'logger'> = { ...DEFAULT_SERVER_OPTIONS, ...stripUndefined(rest), root: rest.root };
   const log: Logger = logger ?? createLogger();
+  // First what can refuse the options, so that nothing is left open when it does.
+  const admission = new Admission({ maxSessions: settings.maxSessions, maxSessionsPerUser: settings.maxSessionsPerUser });
   const users =
     parts.users ??
     SqliteUserStore.open(join(settings.root, 'users.db'), {
       throttle: { maxFailedLogins: settings.maxFailedLogins, throttleWindowMs: settings.throttleWindowMs },
     });
   const storage = parts.storage ?? new LocalStorage(settings.root);
-  const admission = new Admission({ maxSessions: settings.maxSessions, maxSessionsPerUser: settings.maxSessionsPerUser });
 
   const sessions = new Set<Session>();
   /** Connections per IP that do not hold a session slot yet (greeting or queued). */
@@ -140,6 +141,11 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
       leaveUnauthenticated(session);
     });
     session.start();
+    if (closing) {
+      // The upgrade was under way when close() began.
+      session.close(CLOSE.SHUTDOWN, shuttingDownError());
+      return;
+    }
     const count = (unauthenticated.get(ip) ?? 0) + 1;
     unauthenticated.set(ip, count);
     countedUnauthenticated.add(session);
@@ -201,10 +207,10 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
         clearInterval(heartbeat);
         clearInterval(sweeper);
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
-        const shutdown = new FerryError('EBUSY', 'the server is shutting down', { retryAfterMs: 5000 });
+        const shutdown = shuttingDownError();
         admission.close(shutdown);
         for (const session of sessions) session.close(CLOSE.SHUTDOWN, shutdown);
-        await Promise.all([...sessions].map((s) => s.closed));
+        while (sessions.size > 0) await Promise.all([...sessions].map((s) => s.closed));
         http.closeAllConnections();
         await stopped;
         wss.close();
@@ -239,6 +245,11 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
     options: settings,
   };
   return server;
+}
+
+/** What clients are told when the server stops: come back later. */
+function shuttingDownError(): FerryError {
+  return new FerryError('EBUSY', 'the server is shutting down', { retryAfterMs: 5000 });
 }
 
 function refuseUpgrade(socket: Duplex, status: number, statusText: string, body: string): void {
