@@ -8,8 +8,12 @@ import { asFerryError } from './errors.js';
 
 /** What a download stream needs from its session. */
 export interface DownloadStreamHost {
-  /** Sends one binary frame; resolves when the socket can take more (send-side backpressure). */
-  sendFrame(frame: Buffer): Promise<void>;
+  /**
+   * Sends one binary frame; resolves when the socket can take more (send-side backpressure).
+   * `onFlushed` runs once the socket has written the frame (or dropped it), after which its
+   * buffer may be reused.
+   */
+  sendFrame(frame: Buffer, onFlushed: () => void): Promise<void>;
   sendEvent(
     event:
       | { event: 'download.end'; stream: number; size: number; sha256: string }
@@ -29,6 +33,12 @@ export interface DownloadRequest {
 
 /** Read size when hashing a kept prefix. */
 const PREFIX_CHUNK = 1024 * 1024;
+/**
+ * Frame buffers a stream keeps for reuse once the socket has written them. Enough for the
+ * socket's high-water mark plus the chunk read ahead; allocating a fresh megabyte per frame
+ * leaves the garbage collector to chase external memory and lets the RSS swing.
+ */
+const MAX_SPARE_BUFFERS = 8;
 
 /**
  * One download on a session. `open()` checks the request (ECHANGED, EINVAL for an offset past
@@ -49,6 +59,9 @@ export class DownloadStream {
   #host: DownloadStreamHost;
   #canceled = false;
   #sent = 0;
+  /** Every frame buffer of this stream has this size: header + min(chunkSize, bytes to send). */
+  #bufferSize: number;
+  #spare: Buffer[] = [];
 
   private constructor(id: number, path: string, offset: number, reader: FileReader, hash: Hash, host: DownloadStreamHost) {
     this.id = id;
@@ -59,6 +72,7 @@ export class DownloadStream {
     this.#reader = reader;
     this.#hash = hash;
     this.#host = host;
+    this.#bufferSize = FRAME_HEADER_BYTES + Math.min(LIMITS.chunkSize, this.size - offset);
   }
 
   /** Opens the file and verifies the client's prefix. The reader is closed on any failure. */
@@ -98,13 +112,13 @@ export class DownloadStream {
    */
   async run(): Promise<FerryError | 'OK'> {
     // One chunk is read ahead while the previous one is hashed and sent, so the disk and the
-    // CPU overlap; memory stays at two chunks per stream plus the socket's high-water mark.
-    let ahead: Promise<Buffer> | undefined;
+    // CPU overlap; memory stays at the socket's high-water mark plus two chunks per stream.
+    let ahead: Promise<{ buffer: Buffer; frame: Buffer }> | undefined;
     try {
       let position = this.offset;
       ahead = position < this.size ? this.#readAhead(position) : undefined;
       while (ahead) {
-        const frame = await ahead;
+        const { buffer, frame } = await ahead;
         const length = frame.length - FRAME_HEADER_BYTES;
         const at = position;
         position += length;
@@ -112,7 +126,7 @@ export class DownloadStream {
         if (this.#canceled) throw new FerryError('ECANCELED');
         writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream: this.id, offset: at, length });
         this.#hash.update(frame.subarray(FRAME_HEADER_BYTES));
-        await this.#host.sendFrame(frame);
+        await this.#host.sendFrame(frame, () => this.#giveBack(buffer));
         this.#sent += length;
       }
       this.#host.sendEvent({ event: 'download.end', stream: this.id, size: this.size, sha256: this.#hash.digest('hex') });
@@ -129,19 +143,31 @@ export class DownloadStream {
   }
 
   /** Starts reading the chunk at `position`; a failure surfaces when the loop awaits it, not as an unhandled rejection. */
-  #readAhead(position: number): Promise<Buffer> {
+  #readAhead(position: number): Promise<{ buffer: Buffer; frame: Buffer }> {
     const read = this.#readFrame(position);
     read.catch(() => undefined);
     return read;
   }
 
-  /** Reads the chunk at `position` into a new buffer with room for the frame header in front. */
-  async #readFrame(position: number): Promise<Buffer> {
+  /**
+   * Reads the chunk at `position` straight into a frame buffer, after the room for its header.
+   * `frame` is the part of `buffer` that goes on the wire (shorter for the last chunk).
+   */
+  async #readFrame(position: number): Promise<{ buffer: Buffer; frame: Buffer }> {
     const length = Math.min(LIMITS.chunkSize, this.size - position);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-    const got = await readFully(this.#reader, frame, FRAME_HEADER_BYTES, length, position);
-    if (got < length) throw new FerryError('ECHANGED', 'the file became shorter while it was being sent');
-    return frame;
+    const buffer = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#bufferSize);
+    try {
+      const got = await readFully(this.#reader, buffer, FRAME_HEADER_BYTES, length, position);
+      if (got < length) throw new FerryError('ECHANGED', 'the file became shorter while it was being sent');
+    } catch (error) {
+      this.#giveBack(buffer);
+      throw error;
+    }
+    return { buffer, frame: buffer.subarray(0, FRAME_HEADER_BYTES + length) };
+  }
+
+  #giveBack(buffer: Buffer): void {
+    if (this.#spare.length < MAX_SPARE_BUFFERS) this.#spare.push(buffer);
   }
 }
 

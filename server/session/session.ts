@@ -452,7 +452,7 @@ export class Session {
     let stream: DownloadStream;
     try {
       stream = await DownloadStream.open(id, space, request, {
-        sendFrame: (frame) => this.#sendFrame(frame),
+        sendFrame: (frame, onFlushed) => this.#sendFrame(frame, onFlushed),
         sendEvent: (event) => this.#sendEvent(event),
         log: this.#log,
       });
@@ -486,11 +486,14 @@ export class Session {
   }
 
   /** Sends a frame; resolves at once, or when the socket's buffer falls under the high-water mark. */
-  #sendFrame(frame: Buffer): Promise<void> {
+  #sendFrame(frame: Buffer, onFlushed: () => void): Promise<void> {
     if (this.#ws.readyState !== WebSocket.OPEN || this.#closing) {
       return Promise.reject(new FerryError('ENETWORK', 'the connection closed'));
     }
-    this.#ws.send(frame, { binary: true }, () => this.#onFrameFlushed());
+    this.#ws.send(frame, { binary: true }, () => {
+      onFlushed();
+      this.#onFrameFlushed();
+    });
     if (this.#ws.bufferedAmount <= SEND_HIGH_WATER) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
