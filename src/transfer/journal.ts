@@ -28,6 +28,7 @@ export interface JournalRequest {
   target: JournalEndpoint;
   move: boolean;
   conflict: ConflictPolicy;
+  exactTarget: boolean;
   /**
    * Where the source's copy goes, decided on the first run (the target itself, or a new name
    * inside it when it was a directory). Kept because after one run a new target directory exists
@@ -81,6 +82,7 @@ export function describeRequest(request: TransferRequest, conflict: ConflictPoli
     target: { kind: request.target.fs.kind, label: request.target.fs.label, path: request.target.path },
     move: request.move === true,
     conflict: request.conflict ?? conflict,
+    exactTarget: request.exactTarget === true,
   };
   return { key: hash(JSON.stringify(identity)), ...identity };
 }

@@ -269,6 +269,12 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
     if (known !== undefined) return known;
     const { source, target } = record.request;
     const existing = await target.fs.stat(target.path);
+    if (record.request.exactTarget) {
+      if (existing !== null && (existing.type === 'dir') !== (entry.type === 'dir')) {
+        throw new FerryError(existing.type === 'dir' ? 'EISDIR' : 'ENOTDIR', `${existing.type === 'dir' ? 'a directory' : 'a file'} is in the way: ${display(target.fs, target.path)}`);
+      }
+      return target.path;
+    }
     if (existing?.type === 'dir') {
       const name = source.fs.basename(source.path) || entry.name;
       if (name === '' || name === '/') throw new FerryError('EINVAL', `cannot copy ${display(source.fs, source.path)} into a directory: it has no name`);

@@ -32,6 +32,12 @@ export interface TransferRequest {
   move?: boolean;
   /** Overrides the queue's policy for this request. */
   conflict?: ConflictPolicy;
+  /**
+   * Take `target.path` as the destination itself even when it is an existing directory: a
+   * directory's contents merge into it (rsync's `src/`), a file gets that name. Default false:
+   * an existing directory receives the source inside it under the source's name.
+   */
+  exactTarget?: boolean;
 }
 
 export type JobState = 'queued' | 'running' | 'reconnecting' | 'done' | 'failed' | 'skipped';

@@ -1,0 +1,115 @@
+import os from 'node:os';
+import { Session } from '../client/session.js';
+import { isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { RemoteFileSystem } from '../fs/remote-file-system.js';
+import { sessionOf } from '../transfer/copy-step.js';
+import { UsageError } from './cli-errors.js';
+import { readPasswordFromStdin, resolvePassword } from './password.js';
+
+/** A `ferry://` argument with the user filled in. */
+export interface RemoteArg {
+  url: RemoteUrl;
+  user: string;
+  /** `user@ws://host:port`: arguments with the same key share one session. */
+  key: string;
+}
+
+/**
+ * Parses a remote argument. The user defaults to FERRY_USER, then the login name (as ssh does).
+ * A bad URL is a usage error.
+ */
+export function parseRemoteArg(text: string, env: NodeJS.ProcessEnv = process.env): RemoteArg {
+  if (!isRemoteUrl(text)) throw new UsageError(`not a remote URL: ${JSON.stringify(text)} (expected ferry://user@host:port/path)`);
+  let url: RemoteUrl;
+  try {
+    url = parseRemoteUrl(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const user = url.user ?? (env.FERRY_USER || os.userInfo().username);
+  return { url, user, key: `${user}@${url.wsUrl}` };
+}
+
+export interface ConnectionsOptions {
+  passwordStdin: boolean;
+  /** Print "waiting for a slot" notices on stderr. Default true. */
+  notices?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The sessions a command opens, one per user@server, all closed by closeAll(). The password is
+ * resolved once from --password-stdin or FERRY_PASSWORD and reused; a terminal prompt asks per
+ * server.
+ */
+export class Connections {
+  private readonly sessions = new Map<string, Promise<Session>>();
+  /** Sessions made by reopen(), closed with the others. */
+  private readonly extra = new Set<Session>();
+  private readonly passwords = new Map<string, string>();
+  private sharedPassword: Promise<string> | undefined;
+
+  constructor(private readonly options: ConnectionsOptions) {}
+
+  session(arg: RemoteArg): Promise<Session> {
+    let session = this.sessions.get(arg.key);
+    if (session === undefined) {
+      session = this.connect(arg);
+      this.sessions.set(arg.key, session);
+    }
+    return session;
+  }
+
+  async fileSystem(arg: RemoteArg): Promise<RemoteFileSystem> {
+    return new RemoteFileSystem(await this.session(arg));
+  }
+
+  /**
+   * A new session like the one behind `fs`, for a transfer queue whose session gave up
+   * reconnecting (TransferQueueOptions.reopen).
+   */
+  reopen = async (fs: FileSystem): Promise<FileSystem> => {
+    const old = sessionOf(fs);
+    const password = old === undefined ? undefined : this.passwords.get(`${old.user}@${old.url}`);
+    if (old === undefined || password === undefined) return fs;
+    const session = await Session.connect({ url: old.url, user: old.user, password, onQueue: (position) => this.notice(old.user, old.where, position) });
+    this.extra.add(session);
+    return new RemoteFileSystem(session);
+  };
+
+  async closeAll(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    const extra = [...this.extra];
+    this.extra.clear();
+    await Promise.all([
+      ...sessions.map((pending) => pending.then((s) => s.close()).catch(() => undefined)),
+      ...extra.map((s) => s.close().catch(() => undefined)),
+    ]);
+  }
+
+  private async connect(arg: RemoteArg): Promise<Session> {
+    const where = `${arg.url.host}:${arg.url.port}`;
+    const password = await this.password(`${arg.user}@${where}`);
+    const session = await Session.connect({
+      url: arg.url.wsUrl,
+      user: arg.user,
+      password,
+      onQueue: (position) => this.notice(arg.user, where, position),
+    });
+    this.passwords.set(arg.key, password);
+    return session;
+  }
+
+  private notice(user: string, where: string, position: number): void {
+    if (this.options.notices !== false) process.stderr.write(`ferry: ${user}@${where} is busy; waiting for a session slot (position ${position})\n`);
+  }
+
+  private password(where: string): Promise<string> {
+    const env = this.options.env ?? process.env;
+    if (this.options.passwordStdin) return (this.sharedPassword ??= readPasswordFromStdin());
+    if (env.FERRY_PASSWORD) return (this.sharedPassword ??= Promise.resolve(env.FERRY_PASSWORD));
+    return resolvePassword({ stdin: false, env, prompt: `Password for ${where}: ` });
+  }
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadServerConfig } from '../../server/config.js';
+import { createServer } from '../../server/index.js';
+import { createLogger } from '../../server/log.js';
+import { dataDir } from '../util/paths.js';
+import { UsageError } from './cli-errors.js';
+
+interface ServeFlags {
+  root?: string;
+  host?: string;
+  port?: number;
+  maxSessions?: number;
+  maxSessionsPerUser?: number;
+  config?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  insecure?: boolean;
+}
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** `ferry serve`: the file server, in the foreground, JSON logs on stdout. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .summary('run a ferry server')
+    .description(
+      'Run the server in the foreground, logging JSON lines to stdout. Ctrl-C or SIGTERM stop it cleanly (partial uploads ' +
+        'are kept for resuming). Without TLS (not yet available) it listens on loopback only, unless --insecure.',
+    )
+    .option('--root <dir>', 'data root: users.db, homes/, partials/ (default: $XDG_DATA_HOME/ferry or ~/.local/share/ferry)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port; 0 picks a free one (default 7070)', parsePort)
+    .option('--max-sessions <n>', 'logged-in sessions at once; later clients wait in a queue (default 64)', parseCount)
+    .option('--max-sessions-per-user <n>', 'sessions per user at once (default 8)', parseCount)
+    .option('--config <file>', 'JSON file of server options (flags win over it)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--insecure', 'allow a non-loopback address over plain ws:// (passwords cross the network unencrypted)')
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const logger = createLogger({ level: flags.logLevel });
+  const root = flags.root ?? (configNamesRoot(flags.config) ? undefined : dataDir());
+  const options = loadServerConfig(flags.config, {
+    root,
+    host: flags.host,
+    port: flags.port,
+    maxSessions: flags.maxSessions,
+    maxSessionsPerUser: flags.maxSessionsPerUser,
+    logger,
+  } as Parameters<typeof loadServerConfig>[1]);
+  if (!isLoopback(options.host) && !flags.insecure) {
+    throw new UsageError(
+      `refusing to listen on ${options.host} without TLS: passwords and files would cross the network in clear text. ` +
+        'Listen on 127.0.0.1 (and reach it through an SSH tunnel or a TLS proxy), or pass --insecure if you accept that.',
+    );
+  }
+  const server = createServer(options);
+  await server.listen();
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().finally(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  logger.flush();
+}
+
+/** Whether a config file sets "root" (so the default data root must not override it). */
+function configNamesRoot(file: string | undefined): boolean {
+  if (file === undefined) return false;
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof raw === 'object' && raw !== null && 'root' in raw;
+  } catch {
+    // loadServerConfig reads it again and reports the problem properly.
+    return false;
+  }
+}

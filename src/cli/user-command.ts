@@ -1,0 +1,156 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { homeDir, partialsDir, computeUsage } from '../../server/storage/usage.js';
+import { SqliteUserStore } from '../../server/users/sqlite-user-store.js';
+import { validateUserName } from '../../server/users/validate.js';
+import { FerryError } from '../protocol/index.js';
+import { dataDir } from '../util/paths.js';
+import { parseSize } from '../util/units.js';
+import { UsageError } from './cli-errors.js';
+import { formatSize } from './format.js';
+import { promptPassword, readPasswordFromStdin } from './password.js';
+
+interface RootFlag {
+  root?: string;
+}
+
+function rootOption(command: Command): Command {
+  return command.option('--root <dir>', 'data root (default: $XDG_DATA_HOME/ferry or ~/.local/share/ferry)');
+}
+
+/** Opens the user database of the data root; works while a server runs on it (SQLite WAL). */
+async function withStore<T>(flags: RootFlag, body: (store: SqliteUserStore, root: string) => Promise<T>): Promise<T> {
+  const root = path.resolve(flags.root ?? dataDir());
+  const store = SqliteUserStore.open(path.join(root, 'users.db'));
+  try {
+    return await body(store, root);
+  } finally {
+    store.close();
+  }
+}
+
+/** "1GiB", "500MB", "0" or "unlimited" (= 0) as bytes; a bad size is a usage error. */
+export function parseQuota(text: string): number {
+  if (text.trim().toLowerCase() === 'unlimited') return 0;
+  try {
+    return parseSize(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * A new password: from stdin with --password-stdin, else asked twice on the terminal. Without
+ * either (a script without the flag) it is a usage error rather than a hang.
+ */
+async function newPassword(fromStdin: boolean | undefined, name: string): Promise<string> {
+  if (fromStdin) return readPasswordFromStdin();
+  if (!process.stdin.isTTY) throw new UsageError('no terminal to ask for the password on: pass --password-stdin and write it to standard input');
+  const first = await promptPassword(`New password for ${name}: `);
+  const second = await promptPassword('Again: ');
+  if (first !== second) throw new UsageError('the two passwords differ');
+  return first;
+}
+
+function quotaText(bytes: number): string {
+  return bytes === 0 ? 'unlimited' : formatSize(bytes);
+}
+
+/** `ferry user add|del|passwd|quota|list`: accounts of a data root. */
+export function registerUserCommand(program: Command): void {
+  const user = program
+    .command('user')
+    .summary('manage user accounts (on the server machine)')
+    .description('Manage the accounts of a data root. Works while the server runs on the same root; changes apply at once.');
+
+  rootOption(
+    user
+      .command('add')
+      .summary('create an account')
+      .argument('<name>', "2-32 characters: lowercase letters, digits, '.', '_', '-', starting with a letter")
+      .option('--quota <size>', 'space allowed, e.g. 500MiB, 1GiB, 10GB; 0 or unlimited (default)')
+      .option('--password-stdin', 'read the password from standard input instead of asking twice'),
+  ).action(async (name: string, flags: RootFlag & { quota?: string; passwordStdin?: boolean }) => {
+    validateUserName(name);
+    const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
+    const password = await newPassword(flags.passwordStdin, name);
+    await withStore(flags, async (store) => {
+      const record = await store.add(name, password, quota === undefined ? {} : { quota });
+      process.stdout.write(`user ${record.name} added (quota ${quotaText(record.quota)})\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('del')
+      .summary('delete an account')
+      .argument('<name>')
+      .option('--purge', "also delete the user's files and partial uploads"),
+  ).action(async (name: string, flags: RootFlag & { purge?: boolean }) => {
+    validateUserName(name);
+    await withStore(flags, async (store, root) => {
+      store.remove(name);
+      if (flags.purge) {
+        await rm(homeDir(root, name), { recursive: true, force: true });
+        await rm(partialsDir(root, name), { recursive: true, force: true });
+      }
+      process.stdout.write(`user ${name} deleted${flags.purge ? ' with their files' : ` (files kept in ${homeDir(root, name)})`}\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('passwd')
+      .summary("set an account's password")
+      .argument('<name>')
+      .option('--password-stdin', 'read the password from standard input instead of asking twice'),
+  ).action(async (name: string, flags: RootFlag & { passwordStdin?: boolean }) => {
+    validateUserName(name);
+    await withStore(flags, async (store) => {
+      if (store.get(name) === undefined) throw new FerryError('ENOENT', `no such user: ${name}`);
+      await store.setPassword(name, await newPassword(flags.passwordStdin, name));
+      process.stdout.write(`password of ${name} changed\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('quota')
+      .summary("set an account's quota")
+      .argument('<name>')
+      .argument('<size>', 'e.g. 500MiB, 1GiB, 10GB; 0 or unlimited'),
+  ).action(async (name: string, size: string, flags: RootFlag) => {
+    validateUserName(name);
+    const bytes = parseQuota(size);
+    await withStore(flags, async (store) => {
+      store.setQuota(name, bytes);
+      process.stdout.write(`quota of ${name}: ${quotaText(bytes)}\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('list')
+      .summary('list accounts with their usage')
+      .option('--json', 'as JSON: name, status, used, quota (bytes; 0 = unlimited), createdAt'),
+  ).action(async (flags: RootFlag & { json?: boolean }) => {
+    await withStore(flags, async (store, root) => {
+      const users = await Promise.all(store.list().map(async (u) => ({ ...u, used: await computeUsage(root, u.name) })));
+      if (flags.json) {
+        const rows = users.map((u) => ({ name: u.name, status: u.status, used: u.used, quota: u.quota, createdAt: u.createdAt }));
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (users.length === 0) {
+        process.stdout.write('no users yet: ferry user add NAME\n');
+        return;
+      }
+      const rows = [['NAME', 'STATUS', 'USED', 'QUOTA'], ...users.map((u) => [u.name, u.status, formatSize(u.used), quotaText(u.quota)])];
+      const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const row of rows) {
+        process.stdout.write(`${row.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
+      }
+    });
+  });
+}
