@@ -351,6 +351,22 @@ test('uploads of 0 bytes, 1 byte, one frame and one frame + 1 land intact', asyn
   });
 });
 
+test('a session over its memory budget pauses reading and resumes, without losing or reordering a byte', async (t) => {
+  await withServer(
+    async (server) => {
+      const client = await RawClient.login(server.url, 'alice', ALICE.password);
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      // Every frame is over the 1-byte budget: the socket is paused and resumed around each one.
+      const { finish } = await client.upload('paused.bin', data, { chunk: 64 * 1024 });
+      t.true(finish.ok, JSON.stringify(finish));
+      t.is(await fileSha(home(server, 'paused.bin')), sha256(data));
+      t.true((await client.request('ping')).ok);
+      await client.close();
+    },
+    { options: { sessionBufferBytes: 1 } },
+  );
+});
+
 test('a frame at the wrong offset is answered EOFFSET with the expected offset and changes nothing', async (t) => {
   await withServer(async (server) => {
     const client = await RawClient.login(server.url, 'alice', ALICE.password);
