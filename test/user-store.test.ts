@@ -163,13 +163,41 @@ test('parallel guesses cannot get past the limit while their hashes run', async 
   t.is(codes.filter((code) => code === 'ETHROTTLE').length, 5);
 });
 
-test('LoginThrottle.attempt: a success does not count against the address', (t) => {
+test('LoginThrottle.attempt: a success does not count against the address', async (t) => {
   const throttle = new LoginThrottle({ maxFailedLogins: 2, throttleWindowMs: 10_000 });
-  for (let i = 0; i < 5; i++) throttle.attempt(`user${i}`, '198.51.100.1').succeeded();
+  for (let i = 0; i < 5; i++) (await throttle.attempt(`user${i}`, '198.51.100.1')).succeeded();
   t.notThrows(() => throttle.check('anyone', '198.51.100.1'));
-  throttle.attempt('x', '198.51.100.1');
-  throttle.attempt('y', '198.51.100.1');
-  t.is((t.throws(() => throttle.attempt('z', '198.51.100.1')) as FerryError).code, 'ETHROTTLE');
+  (await throttle.attempt('x', '198.51.100.1')).failed();
+  (await throttle.attempt('y', '198.51.100.1')).failed();
+  t.is((await errorOf(throttle.attempt('z', '198.51.100.1'))).code, 'ETHROTTLE');
+});
+
+test('LoginThrottle.attempt: attempts in flight wait for a free failure instead of being refused', async (t) => {
+  const throttle = new LoginThrottle({ maxFailedLogins: 2, throttleWindowMs: 10_000 });
+  const first = await throttle.attempt('a', '198.51.100.2');
+  const second = await throttle.attempt('b', '198.51.100.2');
+  let thirdAdmitted = false;
+  const third = throttle.attempt('c', '198.51.100.2').then((attempt) => {
+    thirdAdmitted = true;
+    return attempt;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(thirdAdmitted, 'both failures left to the address are held by attempts in flight');
+  first.succeeded();
+  (await third).succeeded();
+  t.true(thirdAdmitted);
+  second.failed();
+  t.notThrows(() => throttle.check('d', '198.51.100.2'));
+});
+
+test('correct logins arriving together from one address are all let in', async (t) => {
+  const { store } = await openStore(t, { throttle: { maxFailedLogins: 3, throttleWindowMs: 60_000 } });
+  await store.add('alice', 'right');
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.authenticate('alice', 'right', '127.0.0.1')));
+  t.deepEqual(
+    results.map((result) => result.status),
+    Array.from({ length: 8 }, () => 'fulfilled'),
+  );
 });
 
 test('a pending account with the right password is EPENDING; with a wrong one EAUTH', async (t) => {

@@ -180,13 +180,20 @@ export class SqliteUserStore implements UserStore {
   }
 
   async authenticate(name: string, password: string, ip: string): Promise<UserRecord> {
-    const attempt = this.throttle.attempt(name, ip);
-    const row = typeof name === 'string' && name.length <= 64 ? this.statements.get.get(name) : undefined;
-    const usable = typeof password === 'string' && password.length <= MAX_PASSWORD_LENGTH;
-    // The same scrypt work whether or not the user exists.
-    const matches = await verifyPassword(usable ? password : '', row?.hash ?? DUMMY_HASH);
+    const attempt = await this.throttle.attempt(name, ip);
+    let matches = false;
+    let row: ReturnType<typeof this.statements.get.get>;
+    let usable = false;
+    try {
+      row = typeof name === 'string' && name.length <= 64 ? this.statements.get.get(name) : undefined;
+      usable = typeof password === 'string' && password.length <= MAX_PASSWORD_LENGTH;
+      // The same scrypt work whether or not the user exists.
+      matches = await verifyPassword(usable ? password : '', row?.hash ?? DUMMY_HASH);
+    } finally {
+      if (matches && row !== undefined && usable) attempt.succeeded();
+      else attempt.failed();
+    }
     if (!matches || row === undefined || !usable) throw new FerryError('EAUTH');
-    attempt.succeeded();
     // Read again: the admin may have changed the account during the hash (quota, status, removal).
     const current = this.statements.get.get(name);
     if (current === undefined) throw new FerryError('EAUTH');

@@ -8,6 +8,11 @@ export interface ThrottleOptions {
   now?: () => number;
 }
 
+export interface LoginAttempt {
+  succeeded(): void;
+  failed(): void;
+}
+
 /** Past this many tracked names + addresses, expired ones are swept, then the oldest dropped. */
 const MAX_TRACKED_KEYS = 100_000;
 
@@ -19,6 +24,9 @@ const MAX_TRACKED_KEYS = 100_000;
  */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
+  /** Attempts admitted and not yet settled, per key. */
+  private readonly inFlight = new Map<string, number>();
+  private waiters: (() => void)[] = [];
   private readonly now: () => number;
 
   constructor(private readonly options: ThrottleOptions) {
@@ -34,26 +42,39 @@ export class LoginThrottle {
   }
 
   /**
-   * Checks (ETHROTTLE) and counts one login attempt as a failure straight away, so that many
-   * attempts sent in parallel cannot all pass the check while their password hashes run. Call
-   * `succeeded()` on the result when the password was right: the name's failures are cleared and
-   * this attempt no longer counts against the address.
+   * Admits one login attempt. An attempt whose password hash is still running holds one of the
+   * failures left to `name` and to `ip`: guesses sent in parallel can never exceed the limit,
+   * yet correct logins arriving together are not refused. When every remaining failure is held
+   * by attempts in flight, the next one waits for them to settle; when the failures are used up,
+   * ETHROTTLE. Settle the result with exactly one of `succeeded()` (clears the name's failures)
+   * or `failed()` (records the failure).
    */
-  attempt(name: string, ip: string): { succeeded(): void } {
-    this.check(name, ip);
-    if (this.options.maxFailedLogins <= 0) return { succeeded: () => undefined };
-    const at = this.now();
-    this.recordFailure(name, ip, at);
+  async attempt(name: string, ip: string): Promise<LoginAttempt> {
+    const keys = [`u:${name}`, `i:${normaliseIp(ip)}`] as const;
+    for (;;) {
+      this.check(name, ip);
+      if (this.options.maxFailedLogins <= 0) return { succeeded: () => undefined, failed: () => undefined };
+      if (keys.every((key) => this.recent(key).length + (this.inFlight.get(key) ?? 0) < this.options.maxFailedLogins)) break;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      for (const key of keys) {
+        const left = (this.inFlight.get(key) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(key, left);
+        else this.inFlight.delete(key);
+      }
+      outcome();
+      // Wake every waiter: each re-checks its own keys, and most waits are for the same ones.
+      const waiters = this.waiters.splice(0);
+      for (const wake of waiters) wake();
+    };
     return {
-      succeeded: () => {
-        this.recordSuccess(name);
-        const times = this.failures.get(`i:${normaliseIp(ip)}`);
-        const index = times?.lastIndexOf(at) ?? -1;
-        if (times !== undefined && index >= 0) {
-          times.splice(index, 1);
-          if (times.length === 0) this.failures.delete(`i:${normaliseIp(ip)}`);
-        }
-      },
+      succeeded: () => settle(() => this.recordSuccess(name)),
+      failed: () => settle(() => this.recordFailure(name, ip)),
     };
   }
 
