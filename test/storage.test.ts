@@ -1,6 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import { FerryError } from '../src/protocol/index.js';
 import { computeUsage, LocalStorage, type LocalStorageOptions } from '../server/storage/local-storage.js';
 import type { LocalUserSpace } from '../server/storage/local-user-space.js';
 import type { UploadOptions } from '../server/storage/storage.js';
+import { mountTinyTmpfs, tmpfsProbe, tmpfsSkipNote } from './helpers/tmpfs.js';
 
 const run = promisify(execFile);
 const MTIME = 1_700_000_000_123;
@@ -547,36 +547,8 @@ test('usage is counted again when stale, to see files copied in by hand', async 
 
 // ---------------------------------------------------------------- disk full
 
-/**
- * Whether this machine lets us mount a tmpfs, probed (mount + umount at once) when the file
- * loads, because ava wants every test declared before the first await. The real mount lives only
- * inside the test, so a run killed half way leaves as little behind as possible.
- */
-const tmpfsProbe = ((): { ok: true } | { ok: false; why: string } => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-tmpfs-probe-'));
-  try {
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
-    if (mounted.status !== 0) return { ok: false, why: (mounted.stderr || String(mounted.error)).trim().split('\n')[0]! };
-    spawnSync('umount', [dir]);
-    return { ok: true };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-})();
-
-/** Mounts a 1 MiB tmpfs for one test; unmounted and removed in the test's teardown. */
-async function mountTinyTmpfs(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-tmpfs-'));
-  await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
-  t.teardown(async () => {
-    await run('umount', [dir]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
 (tmpfsProbe.ok ? test : test.skip)(
-  `disk full: ENOSPC, the partial is cut back to the last good offset, no half file${tmpfsProbe.ok ? '' : ` (skipped: cannot mount a tmpfs: ${tmpfsProbe.why})`}`,
+  `disk full: ENOSPC, the partial is cut back to the last good offset, no half file${tmpfsSkipNote}`,
   async (t) => {
     const tmpfs = await mountTinyTmpfs(t);
     const { space, home, root } = await setup(t, { root: tmpfs });
