@@ -184,7 +184,7 @@ test('exit codes: usage 2, auth 3, not found 4, quota 5, network 6; errors are o
   const missing = await ferry(['get', url('/no/such/file'), join(work, 'nothing')]);
   t.is(missing.code, 4);
   assertError(t, missing, 'ENOENT');
-  t.is((await ferry(['ls', url('/no-such-dir')])).code, 4);
+  t.is((await ferry(['ls', url('/not-there')])).code, 4);
 
   await randomFile(join(work, 'too-big.bin'), 200 * KiB);
   const quota = await ferry(['put', join(work, 'too-big.bin'), url('/', SMALL.name)], { FERRY_PASSWORD: SMALL.password });
@@ -232,6 +232,9 @@ test('a get -r killed with SIGKILL part way continues when run again, without re
   const env = { FERRY_PASSWORD: ALICE.password, XDG_STATE_HOME: killState };
 
   const child = spawnCli(args, { env, cwd: work });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const exited = collect(child);
   // Wait (by polling the journal, not by sleeping a guessed time) until some files are done.
   let journal: JournalFile | undefined;
@@ -276,6 +279,9 @@ test('a get -r killed with SIGKILL part way continues when run again, without re
 
 test('ferry demo serves the fixtures until interrupted, then removes its data', async (t) => {
   const child = spawnCli(['demo', '--password', 'demo-pass-1'], { cwd: work });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const output = collect(child);
   let stdout = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

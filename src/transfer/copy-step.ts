@@ -1,9 +1,10 @@
+import { rm } from 'node:fs/promises';
+import { downloadFile, partialPathsFor } from '../client/download.js';
 import { Session } from '../client/session.js';
-import { downloadFile } from '../client/download.js';
 import { uploadFile } from '../client/upload.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { FerryError } from '../protocol/index.js';
-import { copyLocalFile } from './local-copy.js';
+import { copyLocalFile, localPartialPath } from './local-copy.js';
 
 export interface CopyStepOptions {
   signal?: AbortSignal;
@@ -57,4 +58,17 @@ export async function copyStep(
     return copyLocalFile(sourcePath, targetPath, engine);
   }
   throw new FerryError('ENOTSUP', `copying between two servers is not supported yet (${source.label} → ${target.label})`);
+}
+
+/**
+ * Deletes what an interrupted copy to `path` may have left next to it (a download's or a local
+ * copy's partial and sidecar). Called when the destination turns out to be complete already: a
+ * process killed between placing the file and removing its sidecar leaves one behind.
+ * Remote partials are the server's business (they expire there).
+ */
+export async function discardLocalPartials(fs: FileSystem, path: string): Promise<void> {
+  if (fs.kind !== 'local') return;
+  const download = partialPathsFor(path);
+  const copy = localPartialPath(path);
+  await Promise.all([download.part, download.sidecar, copy, `${copy}.json`].map((file) => rm(file, { force: true })));
 }

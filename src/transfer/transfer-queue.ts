@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FileSystem } from '../fs/file-system.js';
 import { FerryError, type Entry } from '../protocol/index.js';
 import { decideConflict, numberedName } from './conflict.js';
-import { copyStep, sessionOf, type CopyStepResult } from './copy-step.js';
+import { copyStep, discardLocalPartials, sessionOf, type CopyStepResult } from './copy-step.js';
 import { TRANSIENT_CODES, toFerryError } from './errors.js';
 import { describeRequest, type TransferJournal } from './journal.js';
 import { initialQueueState, reduceTransfer, type QueueState } from './progress.js';
@@ -443,6 +443,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       const action = decideConflict(policy, job.entry, existing);
       switch (action.action) {
         case 'up-to-date':
+          await discardLocalPartials(target.fs, job.targetPath);
           return { kind: 'done', outcome: 'up-to-date', size: job.entry.size };
         case 'skip':
           return { kind: 'skipped', reason: action.reason };
