@@ -250,6 +250,7 @@ test('a tree goes up and comes back down through the queue, 4 at a time, identic
   });
   for (let i = 0; i < 24; i++) await randomFile(join(source, 'many', `file-${String(i).padStart(2, '0')}.bin`), 1000 + i * 997);
   await symlink('/etc/passwd', join(source, 'link-out'));
+  await writeFile(join(source, '.half.bin.ferry-part'), 'an unfinished download');
 
   const up = new TransferQueue({ concurrency: 4 });
   let maxRunning = 0;
@@ -261,10 +262,11 @@ test('a tree goes up and comes back down through the queue, 4 at a time, identic
   const upState = await runQueue(up, [{ source: { fs: local, path: source }, target: { fs: remote, path: remoteDir } }]);
   t.true(maxRunning <= 4, `at most 4 at once (saw ${maxRunning})`);
   t.is(upState.totals.failed, 0);
-  t.is(upState.totals.files, 31, '30 files and one symlink');
+  t.is(upState.totals.files, 32, '30 files, a symlink and a partial');
   const link = jobsOf(upState).find((job) => job.name === 'link-out');
   t.is(link?.state, 'skipped');
   t.is(link?.reason, 'symbolic link');
+  t.is(jobsOf(upState).find((job) => job.name === '.half.bin.ferry-part')?.state, 'skipped');
 
   const back = join(dir, 'back');
   const downState = await runQueue(new TransferQueue({ concurrency: 4 }), [

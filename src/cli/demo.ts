@@ -96,6 +96,7 @@ export function demoInstructions(demo: DemoServer): string {
     `  ferry ls -l ${demo.url}`,
     `  ferry get -r ${demo.url}notes ./notes`,
     `  ferry put ./some-file ${demo.url}`,
+    '(in the ferry checkout, `npx ferry` runs the ferry command)',
     '',
     `Server log: ${demo.logFile}`,
     'Press Ctrl-C to stop (the demo data is deleted).',

@@ -86,6 +86,8 @@ type JobResult =
   | { kind: 'skipped'; reason: string };
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/** What downloads (`.name.ferry-part`) and local copies (`.name.ferry-copy`) leave while unfinished. */
+const PARTIAL_NAME = /^\..+\.ferry-(part|copy)(\.json)?$/;
 const MAX_RENAME_TRIES = 10_000;
 
 /**
@@ -314,7 +316,10 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       const childTarget = target.fs.join(targetDir, entry.name);
       const childRel = relPath === '' ? entry.name : `${relPath}/${entry.name}`;
       if (entry.type === 'dir') await this.walk(record, childSource, childTarget, childRel);
-      else if (entry.type === 'file') this.addJob(record, childRel, childSource, childTarget, entry);
+      else if (entry.type === 'file' && source.fs.kind === 'local' && PARTIAL_NAME.test(entry.name)) {
+        // Half a file from an interrupted download or copy: copying it on would spread the damage.
+        this.skip(this.createJob(record, childRel, childSource, childTarget, entry), 'partial file of an unfinished transfer');
+      } else if (entry.type === 'file') this.addJob(record, childRel, childSource, childTarget, entry);
       else {
         const job = this.createJob(record, childRel, childSource, childTarget, entry);
         this.skip(job, entry.type === 'symlink' ? 'symbolic link' : 'not a regular file');
