@@ -161,6 +161,21 @@ test('reducer: retries, reconnects, failures, journal outcomes, unknown ids and 
   t.is(running.jobs.get(1)!.eta, null);
 });
 
+test('job table: updates copy only what changed and keep older tables intact', (t) => {
+  const base = fold([]).jobs;
+  let table = base;
+  for (const id of [1, 2, 300, 70_000]) table = table.with({ ...fold([{ type: 'job-added', at: 0, job: info(id, id) }]).jobs.get(id)! });
+  t.is(table.size, 4);
+  t.deepEqual([...table.keys()], [1, 2, 300, 70_000]);
+  t.is(table.get(300)?.size, 300);
+  t.false(table.has(3));
+  const updated = table.with({ ...table.get(2)!, state: 'done' });
+  t.is(updated.size, 4, 'replacing is not adding');
+  t.is(updated.get(2)?.state, 'done');
+  t.is(table.get(2)?.state, 'queued', 'the older table still sees the old job');
+  t.is(base.size, 0);
+});
+
 // ---------------------------------------------------------------- conflict rules (pure)
 
 function entry(size: number, mtime: number, type: Entry['type'] = 'file'): Entry {

@@ -102,8 +102,9 @@ function jobId(request: string, relPath: string): string {
 
 /**
  * One queue run's journal. Changes are kept in memory and written after `debounceMs` (default
- * 200 ms) with a write-to-temp, fsync, rename, so the file on disk is always a whole JSON
- * document: the old one or the new one, never a mix.
+ * 200 ms; longer when a write takes long, so a huge journal costs at most ~10% of the time)
+ * with a write-to-temp, fsync, rename, so the file on disk is always a whole JSON document: the
+ * old one or the new one, never a mix.
  */
 export class TransferJournal {
   readonly key: string;
@@ -118,6 +119,8 @@ export class TransferJournal {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private completed = false;
+  /** How long the last write took: a huge journal is written less often (≤ ~10% of the time). */
+  private lastWriteMs = 0;
 
   private constructor(key: string, file: string, debounceMs: number, loaded: JournalFile | undefined) {
     this.key = key;
@@ -207,7 +210,11 @@ export class TransferJournal {
     if (!this.dirty || this.completed) return this.writing;
     this.dirty = false;
     const content = `${JSON.stringify(this.toJSON())}\n`;
-    const write = this.writing.then(() => writeAtomic(this.file, content));
+    const write = this.writing.then(async () => {
+      const started = Date.now();
+      await writeAtomic(this.file, content);
+      this.lastWriteMs = Date.now() - started;
+    });
     // The chain itself never rejects, so one failed write does not block the next ones; what it
     // should have written is written again with the next flush.
     this.writing = write.catch(() => {
@@ -242,7 +249,7 @@ export class TransferJournal {
       this.timer = undefined;
       // A failed write is retried with the next change or flush; it must not crash the queue.
       this.flush().catch(() => undefined);
-    }, this.debounceMs);
+    }, Math.max(this.debounceMs, 10 * this.lastWriteMs));
     this.timer.unref();
   }
 }

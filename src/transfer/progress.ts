@@ -1,3 +1,4 @@
+import { JobTable } from './job-table.js';
 import { EMPTY_METER, addSample, etaSeconds, rateOf, type SpeedMeter } from './speed-meter.js';
 import type { JobError, JobInfo, JobOutcome, JobState, TransferEvent } from './types.js';
 
@@ -62,7 +63,8 @@ export interface QueueTotals {
 }
 
 export interface QueueState {
-  jobs: ReadonlyMap<number, JobProgress>;
+  /** Every job by id (read like a ReadonlyMap: get, has, size, values()). */
+  jobs: JobTable;
   totals: QueueTotals;
   /** Time of the newest event. */
   now: number;
@@ -91,7 +93,7 @@ const ZERO_TOTALS: QueueTotals = {
 };
 
 export function initialQueueState(): QueueState {
-  return { jobs: new Map(), totals: ZERO_TOTALS, now: 0, flow: 0, meter: EMPTY_METER };
+  return { jobs: JobTable.EMPTY, totals: ZERO_TOTALS, now: 0, flow: 0, meter: EMPTY_METER };
 }
 
 type Counted = Omit<QueueTotals, 'speed' | 'eta'>;
@@ -245,8 +247,7 @@ function reduceJob(job: JobProgress, event: Exclude<TransferEvent, { type: 'job-
 }
 
 function finish(state: QueueState, before: JobProgress | undefined, job: JobProgress, at: number, moved: number): QueueState {
-  const jobs = new Map(state.jobs);
-  jobs.set(job.id, job);
+  const jobs = state.jobs.with(job);
   const now = Math.max(state.now, at);
   const flow = state.flow + moved;
   const meter = moved > 0 || state.meter.samples.length === 0 ? addSample(state.meter, now, flow) : state.meter;
@@ -263,13 +264,12 @@ function queueSpeed(totals: QueueTotals, meter: SpeedMeter, now: number): QueueT
 /** A tick: running jobs' and the queue's speeds decay while no bytes arrive. */
 function withSpeeds(state: QueueState, at: number): QueueState {
   const now = Math.max(state.now, at);
-  let jobs: Map<number, JobProgress> | undefined;
+  let jobs = state.jobs;
   for (const job of state.jobs.values()) {
     if (job.state !== 'running' && job.state !== 'reconnecting') continue;
     const speed = rateOf(job.meter, now);
     if (speed === job.speed) continue;
-    jobs ??= new Map(state.jobs);
-    jobs.set(job.id, { ...job, speed, eta: etaSeconds(job.bytesTotal - job.bytesDone, speed) });
+    jobs = jobs.with({ ...job, speed, eta: etaSeconds(job.bytesTotal - job.bytesDone, speed) });
   }
-  return { ...state, jobs: jobs ?? state.jobs, now, totals: queueSpeed(state.totals, state.meter, now) };
+  return { ...state, jobs, now, totals: queueSpeed(state.totals, state.meter, now) };
 }

@@ -114,7 +114,9 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
 
   private state: QueueState = initialQueueState();
   private readonly jobs = new Map<number, Job>();
-  private readonly pending: Job[] = [];
+  private readonly pending = new Fifo<Job>();
+  /** Jobs in state 'queued' (waiting for a slot or for a retry). */
+  private queued = 0;
   private readonly requests = new Map<number, RequestRecord>();
   private nextJobId = 1;
   private nextRequestId = 1;
@@ -192,10 +194,13 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Puts a failed job back in the queue with a fresh set of retries. */
+  /**
+   * Puts a failed file job back in the queue with a fresh set of retries. (A directory that could
+   * not be created is not retried alone: add its request again.)
+   */
   retry(jobId: number): void {
     const job = this.jobs.get(jobId);
-    if (job === undefined || job.state !== 'failed' || this.closed) return;
+    if (job === undefined || job.state !== 'failed' || job.info.kind !== 'file' || this.closed) return;
     job.attempt = 0;
     delete job.error;
     job.record.outstanding++;
@@ -361,6 +366,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       size: entry.type === 'file' ? entry.size : 0,
     };
     const job: Job = { info, record, relPath, sourcePath, targetPath, entry, state: 'queued', attempt: 0 };
+    this.queued++;
     this.jobs.set(info.id, job);
     record.outstanding++;
     this.dispatch({ type: 'job-added', at: this.clock(), job: info });
@@ -600,6 +606,8 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
   }
 
   private setState(job: Job, state: JobState): void {
+    if (job.state === 'queued') this.queued--;
+    if (state === 'queued') this.queued++;
     job.state = state;
   }
 
@@ -642,12 +650,12 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
   }
 
   private isIdle(): boolean {
-    return this.busy === 0 && this.running === 0 && !this.pending.some((job) => job.state === 'queued');
+    return this.busy === 0 && this.running === 0 && this.queued === 0;
   }
 
   private checkIdle(): void {
     if (!this.isIdle()) return;
-    this.pending.length = 0;
+    this.pending.clear();
     this.stopTicker();
     this.dispatch({ type: 'tick', at: this.clock() });
     const state = this.state;
@@ -704,4 +712,30 @@ async function freeName(fs: FileSystem, path: string): Promise<string> {
     if ((await fs.stat(candidate)) === null) return candidate;
   }
   throw new FerryError('EEXIST', `no free name for a copy of ${display(fs, path)}`);
+}
+
+/** A first-in first-out list whose shift() is O(1) (Array#shift moves every element). */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
 }
