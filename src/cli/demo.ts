@@ -94,7 +94,7 @@ export function demoInstructions(demo: DemoServer): string {
     'Try, in another terminal:',
     `  export FERRY_PASSWORD='${demo.password}'`,
     `  ferry ls -l ${demo.url}`,
-    `  ferry get -r ${demo.url}notes ./notes`,
+    `  ferry get -r ${demo.url}notes .          # → ./notes`,
     `  ferry put ./some-file ${demo.url}`,
     '(in the ferry checkout, `npx ferry` runs the ferry command)',
     '',
