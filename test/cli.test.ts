@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import type { Entry } from '../src/protocol/index.js';
+import { EXIT_TABLE, exitCodeFor } from '../src/cli/exit-codes.js';
+import { fitWidth, formatEta, formatMode } from '../src/cli/format.js';
+import { renderProgress } from '../src/cli/progress-bar.js';
+import { ERRORS, type ErrorCode } from '../src/protocol/index.js';
 import type { JournalFile } from '../src/transfer/journal.js';
+import { initialQueueState, reduceTransfer } from '../src/transfer/progress.js';
+import type { TransferEvent } from '../src/transfer/types.js';
 import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startThrottleProxy } from './helpers/throttle-proxy.js';
@@ -59,6 +65,33 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
 }
+
+test('the progress display: a line per running file and a total, within the width', (t) => {
+  const events: TransferEvent[] = [
+    { type: 'job-added', at: 0, job: { id: 1, requestId: 1, kind: 'file', name: 'holiday-video.mp4', source: 's', target: 't', size: 100 * MiB } },
+    { type: 'job-added', at: 0, job: { id: 2, requestId: 1, kind: 'file', name: 'b.txt', source: 's', target: 't', size: 10 } },
+    { type: 'job-started', at: 0, id: 1, attempt: 1 },
+    { type: 'job-progress', at: 0, id: 1, done: 0, total: 100 * MiB },
+    { type: 'job-progress', at: 2000, id: 1, done: 20 * MiB, total: 100 * MiB },
+  ];
+  const state = events.reduce(reduceTransfer, initialQueueState());
+  const lines = renderProgress(state, 100);
+  t.is(lines.length, 2);
+  t.regex(lines[0]!, /holiday-video\.mp4\s+20%\s+20\.0 MiB \/ 100\.0 MiB\s+10\.0 MiB\/s\s+ETA 0:08/);
+  t.regex(lines[1]!, /^\[#{4}\.{16}\] 0\/2 files\s+19%/);
+  for (const line of renderProgress(state, 40)) t.true([...line].length <= 40, line);
+  t.is(formatEta(3725), '1:02:05');
+  t.is(formatEta(null), '--:--');
+  t.is(formatMode({ type: 'dir', mode: 0o755 }), 'drwxr-xr-x');
+  t.is(fitWidth('abcdefghij', 5), 'ab…ij');
+});
+
+test('every error code has its exit status, and the table lists each once', (t) => {
+  const listed = EXIT_TABLE.flatMap((row) => row.codes);
+  t.is(new Set(listed).size, listed.length);
+  const expected: Partial<Record<ErrorCode, number>> = { EAUTH: 3, ETHROTTLE: 3, EPENDING: 3, ENOENT: 4, EQUOTA: 5, ENOSPC: 5, ENETWORK: 6, ETIMEDOUT: 6, EBUSY: 6, EINTEGRITY: 7, ECHANGED: 7, EEXIST: 8, EACCES: 9, EINVAL: 2 };
+  for (const code of Object.keys(ERRORS) as ErrorCode[]) t.is<number>(exitCodeFor(code), expected[code] ?? (listed.includes(code) ? exitCodeFor(code) : 1), code);
+});
 
 test('ls lists names, -l adds details, --json gives the entries', async (t) => {
   await makeTree(home('ls-demo'), { 'b.txt': 10, 'a dir/x': 1, 'c.bin': 2048 });
