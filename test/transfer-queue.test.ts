@@ -13,6 +13,7 @@ import { EMPTY_METER, addSample, etaSeconds, rateOf } from '../src/transfer/spee
 import { TransferQueue } from '../src/transfer/transfer-queue.js';
 import type { JobInfo, TransferEvent } from '../src/transfer/types.js';
 import { startCutProxy } from './helpers/cut-proxy.js';
+import { startThrottleProxy } from './helpers/throttle-proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { hashTree, makeTree, randomFile, sha256File, writeText } from './helpers/tree.js';
 
@@ -546,6 +547,14 @@ test('local → local copies resume from their partial; remote → remote is ref
 test('cancel fails queued and running jobs with ECANCELED and keeps partials; retry() runs a failed job again', async (t) => {
   const { dir, remoteDir } = await scratch('cancel');
   for (let i = 0; i < 6; i++) await randomFile(join(dir, 'src', `f${i}.bin`), 2 * MiB);
+  // Uploads through a slow link, so the cancel lands while the first file is on its way.
+  const proxy = await startThrottleProxy(server.port, 4 * MiB, { both: true });
+  const slowSession = await Session.connect({ url: proxy.url, user: ALICE.name, password: ALICE.password });
+  t.teardown(async () => {
+    await slowSession.close();
+    await proxy.close();
+  });
+  const slow = new RemoteFileSystem(slowSession);
   const queue = new TransferQueue({ concurrency: 1 });
   let canceled = false;
   queue.on('event', (event) => {
@@ -554,7 +563,7 @@ test('cancel fails queued and running jobs with ECANCELED and keeps partials; re
       queue.cancel();
     }
   });
-  const state = await runQueue(queue, [{ source: { fs: local, path: join(dir, 'src') }, target: { fs: remote, path: remoteDir } }]);
+  const state = await runQueue(queue, [{ source: { fs: local, path: join(dir, 'src') }, target: { fs: slow, path: remoteDir } }]);
   const files = jobsOf(state).filter((job) => job.kind === 'file');
   t.true(files.every((job) => job.state === 'failed' && job.error?.code === 'ECANCELED'), files.map((j) => `${j.name}:${j.state}`).join(' '));
   // The canceled upload kept its partial on the server: the next run continues it.

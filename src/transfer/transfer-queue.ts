@@ -408,10 +408,10 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
     job.controller = controller;
     let unwatch = () => {};
     try {
+      // A cancel that comes after the copy completed changes nothing: the file is there.
       const result = await this.execute(job, controller.signal, (off) => {
         unwatch = off;
       });
-      if (controller.signal.aborted) throw canceledError(job);
       if (result.kind === 'skipped') {
         this.skip(job, result.reason);
         return;
