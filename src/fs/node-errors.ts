@@ -22,6 +22,10 @@ const NODE_CODES: Record<string, ErrorCode> = {
   EBUSY: 'EBUSY',
   EMFILE: 'ELIMIT',
   ENFILE: 'ELIMIT',
+  ETIMEDOUT: 'ETIMEDOUT',
+  ECONNREFUSED: 'ENETWORK',
+  ECONNRESET: 'ENETWORK',
+  EPIPE: 'ENETWORK',
 };
 
 /**
@@ -36,6 +40,7 @@ export function fromNodeError(error: unknown, path?: string): FerryError {
   const text = nodeError?.message ?? String(error);
   // node's message is "CODE: description, syscall 'path'"; keep the description only.
   const description = /^[A-Z]+: ([^,]+)/.exec(text)?.[1] ?? text;
-  const message = path === undefined ? description : `${path}: ${description}`;
+  const where = path ?? nodeError?.path;
+  const message = where === undefined ? description : `${where}: ${description}`;
   return new FerryError(code ?? 'EINTERNAL', message);
 }
