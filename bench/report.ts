@@ -5,6 +5,8 @@ export interface Measurement {
   bytes: number;
   /** Seconds of each run. */
   seconds: number[];
+  /** The server's peak RSS during this workload's runs, in bytes. */
+  peakRss?: number;
 }
 
 const MB = 1e6;
@@ -30,17 +32,12 @@ export function machineLine(): string {
 }
 
 /** The table for the terminal and for docs/benchmarks.md (Markdown reads well in both). */
-export function formatTable(measurements: Measurement[], peakRssBytes: number): string {
+export function formatTable(measurements: Measurement[]): string {
   const rows = measurements.map((m) => {
     const r = rates(m);
     const s = sorted(r);
-    return `| ${m.name} | ${(m.bytes / MB).toFixed(0)} MB | **${median(r).toFixed(0)}** | ${s[0]!.toFixed(0)} | ${s[s.length - 1]!.toFixed(0)} | ${m.seconds.length} |`;
+    const rss = m.peakRss === undefined ? '' : `${(m.peakRss / 1024 / 1024).toFixed(0)} MiB`;
+    return `| ${m.name} | ${(m.bytes / MB).toFixed(0)} MB | **${median(r).toFixed(0)}** | ${s[0]!.toFixed(0)} | ${s[s.length - 1]!.toFixed(0)} | ${m.seconds.length} | ${rss} |`;
   });
-  return [
-    '| workload | size | median MB/s | min | max | runs |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-    `Server peak RSS over all workloads: ${(peakRssBytes / 1024 / 1024).toFixed(0)} MiB`,
-  ].join('\n');
+  return ['| workload | size | median MB/s | min | max | runs | server peak RSS |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n');
 }

@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: throughput of ferry on loopback with SHA-256 verification on (it always is),
- * the median of several runs, and the server's peak RSS. The server runs as its own process
+ * the median of several runs, and the server's peak RSS during each workload. The server runs as its own process
  * (`ferry serve` from the build) so its memory is measured apart from the client's.
  *
  *   --runs N      runs per workload (default 3)
  *   --size SIZE   the big file (default 1GiB)
  *   --jobs N      files at once for the tree workloads (default 8)
- *   --quick       64 MiB file and a 200-file tree, for a fast look
+ *   --quick       64 MiB file, a 200-file tree and 5 × 16 MiB clients, for a fast look
  *   --record      also write the results into docs/benchmarks.md
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +46,8 @@ const runs = Number(args.runs);
 const bigSize = args.quick ? 64 * 1024 * 1024 : parseSize(args.size!);
 const treeFiles = args.quick ? 200 : 1000;
 const jobs = Number(args.jobs);
+const crowdClients = args.quick ? 5 : 20;
+const crowdSize = args.quick ? 16 * 1024 * 1024 : 100 * 1024 * 1024;
 
 async function timed(work: () => Promise<void>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -62,11 +64,25 @@ async function main(): Promise<void> {
   await users.add('bench', password);
   users.close();
 
-  const server = await startServerChild(CLI_MAIN, root);
+  // The crowd workload logs one user in many times at once.
+  const server = await startServerChild(CLI_MAIN, root, ['--max-sessions-per-user', String(crowdClients + 1)]);
   const session = await Session.connect({ url: `ws://127.0.0.1:${server.port}`, user: 'bench', password });
   const remote = new RemoteFileSystem(session);
   const localFs = new LocalFileSystem();
   const measurements: Measurement[] = [];
+
+  /** Runs `once` `runs` times after `prepare`, timing only `once`, with the server's peak RSS. */
+  const measure = async (name: string, bytes: number, prepare: () => Promise<unknown>, once: () => Promise<void>) => {
+    const m: Measurement = { name, bytes, seconds: [] };
+    await server.resetPeak();
+    for (let run = 0; run < runs; run++) {
+      await prepare();
+      m.seconds.push(await timed(once));
+    }
+    m.peakRss = await server.peakRss();
+    measurements.push(m);
+    console.error(`  ${name}: done`);
+  };
 
   try {
     console.error(`preparing a ${bigSize} byte file and a ${treeFiles} × 64 KiB tree in ${work}`);
@@ -76,45 +92,45 @@ async function main(): Promise<void> {
     await writeRandomTree(treePath, treeFiles, TREE_FILE_SIZE);
     // Warm the page cache the same way for every workload: read the sources once.
     await readFile(bigPath).then(() => undefined, () => undefined);
+    const downPath = join(local, 'big.bin');
 
-    const upload: Measurement = { name: `upload ${label(bigSize)} file`, bytes: bigSize, seconds: [] };
-    const download: Measurement = { name: `download ${label(bigSize)} file`, bytes: bigSize, seconds: [] };
-    const treeUp: Measurement = { name: `upload tree ${treeFiles} × 64 KiB (-j ${jobs})`, bytes: treeFiles * TREE_FILE_SIZE, seconds: [] };
-    const treeDown: Measurement = { name: `download tree ${treeFiles} × 64 KiB (-j ${jobs})`, bytes: treeFiles * TREE_FILE_SIZE, seconds: [] };
+    await measure(`upload ${label(bigSize)} file`, bigSize, () => remote.remove('/big.bin').catch(() => undefined), async () => {
+      const result = await uploadFile(session, bigPath, '/big.bin', { overwrite: true });
+      if (result.sha256 !== bigSha) throw new Error('upload: SHA-256 differs');
+    });
+    await measure(`download ${label(bigSize)} file`, bigSize, () => rm(downPath, { force: true }).then(() => localFs.mkdir(local, { parents: true })), async () => {
+      const result = await downloadFile(session, '/big.bin', downPath, { overwrite: true });
+      if (result.sha256 !== bigSha) throw new Error('download: SHA-256 differs');
+    });
+    await rm(downPath, { force: true });
+    const treeBytes = treeFiles * TREE_FILE_SIZE;
+    await measure(`upload tree ${treeFiles} × 64 KiB (-j ${jobs})`, treeBytes, () => remote.remove('/tree', { recursive: true }).catch(() => undefined), () => copyTree(localFs, treePath, remote, '/'));
+    await measure(`download tree ${treeFiles} × 64 KiB (-j ${jobs})`, treeBytes, () => rm(join(local, 'tree'), { recursive: true, force: true }), () => copyTree(remote, '/tree', localFs, local));
 
-    for (let run = 0; run < runs; run++) {
-      console.error(`run ${run + 1}/${runs}`);
-      await remote.remove('/big.bin').catch(() => undefined);
-      upload.seconds.push(
-        await timed(async () => {
-          const result = await uploadFile(session, bigPath, '/big.bin', { overwrite: true });
-          if (result.sha256 !== bigSha) throw new Error('upload: SHA-256 differs');
-        }),
+    // Many sessions at once: the server's memory must stay flat (bounded windows), not grow with clients × file size.
+    const crowdFile = join(work, 'crowd.bin');
+    const crowdSha = await writeRandomFile(crowdFile, crowdSize);
+    const crowd = await Promise.all(Array.from({ length: crowdClients }, () => Session.connect({ url: `ws://127.0.0.1:${server.port}`, user: 'bench', password })));
+    try {
+      await measure(
+        `${crowdClients} clients uploading ${label(crowdSize)} each`,
+        crowdClients * crowdSize,
+        () => Promise.all(crowd.map((_, i) => remote.remove(`/crowd-${i}.bin`).catch(() => undefined))),
+        async () => {
+          const results = await Promise.all(crowd.map((client, i) => uploadFile(client, crowdFile, `/crowd-${i}.bin`, { overwrite: true })));
+          if (results.some((result) => result.sha256 !== crowdSha)) throw new Error('crowd: SHA-256 differs');
+        },
       );
-      const downPath = join(local, 'big.bin');
-      await rm(local, { recursive: true, force: true });
-      await localFs.mkdir(local, { parents: true });
-      download.seconds.push(
-        await timed(async () => {
-          const result = await downloadFile(session, '/big.bin', downPath, { overwrite: true });
-          if (result.sha256 !== bigSha) throw new Error('download: SHA-256 differs');
-        }),
-      );
-      await rm(downPath, { force: true });
-
-      await remote.remove('/tree', { recursive: true }).catch(() => undefined);
-      treeUp.seconds.push(await timed(() => copyTree(localFs, treePath, remote, '/')));
-      treeDown.seconds.push(await timed(() => copyTree(remote, '/tree', localFs, local)));
+    } finally {
+      await Promise.all(crowd.map((client) => client.close()));
     }
-    measurements.push(upload, download, treeUp, treeDown);
   } finally {
     await session.close();
   }
-  const peak = await server.peakRss();
   await server.stop();
   await rm(work, { recursive: true, force: true });
 
-  const table = formatTable(measurements, peak);
+  const table = formatTable(measurements);
   console.log(`\nferry on loopback — ${machineLine()}\n\n${table}\n`);
   if (args.record) await record(table);
 }

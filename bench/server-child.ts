@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
 /** A `ferry serve` process started from the build, so its memory can be read apart from ours. */
@@ -10,6 +10,8 @@ export interface ServerChild {
   peakRss(): Promise<number>;
   /** Current resident set size (VmRSS), in bytes. */
   rss(): Promise<number>;
+  /** Starts a new peak: VmHWM is reset to the current RSS (Linux clear_refs 5). */
+  resetPeak(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startServerChild(cliMain: string, root: string, extraArgs:
     pid,
     peakRss: () => statusField('VmHWM'),
     rss: () => statusField('VmRSS'),
+    resetPeak: () => writeFile(`/proc/${pid}/clear_refs`, '5'),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
