@@ -385,6 +385,10 @@ test('the encoder refuses fields it cannot represent, with a FerryError code', (
     const error = t.throws(() => encodeFrame(header, payload), { instanceOf: FerryError });
     t.is(error?.code, code, JSON.stringify(header));
   }
+  for (const flags of [1, 0x8000, 0x1_0000]) {
+    const error = t.throws(() => encodeFrame({ kind: FrameKind.DATA, stream: 1, offset: 0, flags }, Buffer.alloc(0)), { instanceOf: FerryError });
+    t.is(error?.code, 'EINVAL', `reserved flags ${flags} are refused by the encoder as by the decoder`);
+  }
 });
 
 test('property: garbage and mutated streams never throw; errors carry a known code', (t) => {

@@ -1,7 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FRAME_HEADER_BYTES, FerryError, FrameKind, LIMITS, writeFrameHeader, type Results } from '../protocol/index.js';
 import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
@@ -19,8 +18,6 @@ const MiB = 1024 * 1024;
 const WINDOW_BYTES = 32 * MiB;
 /** How often (in bytes sent) the source is checked for changes during a long upload. */
 const CHECK_SOURCE_EVERY = 16 * MiB;
-/** After a drop the server may still hold our old writer for a moment (EBUSY); wait this long for it. */
-const GHOST_WAIT_MS = 60_000;
 
 interface Source {
   size: number;
@@ -95,7 +92,6 @@ class Upload {
   async run(): Promise<TransferResult> {
     let restart = this.#options.restart ?? false;
     let adopt = this.#options.adopt ?? false;
-    let lostAt: number | undefined;
     let integrityRetried = false;
     for (;;) {
       throwIfAborted(this.#signal);
@@ -116,20 +112,13 @@ class Upload {
           { signal: this.#signal },
         );
       } catch (error) {
-        if (isNetworkLoss(error)) {
-          lostAt ??= Date.now();
-          continue;
-        }
-        if (lostAt !== undefined && (error as FerryError).code === 'EBUSY' && Date.now() - lostAt < GHOST_WAIT_MS) {
-          // Most likely our own writer from the dropped connection, not yet noticed by the server.
-          await sleep(250, undefined, { signal: this.#signal }).catch(() => {});
-          continue;
-        }
+        // Lost link: open again once the session is back; the server hands the partial our
+        // dropped connection may still hold over to the new open.
+        if (isNetworkLoss(error)) continue;
         throw error;
       }
       restart = false;
       adopt = false;
-      lostAt = undefined;
       const outcome = await this.#pass(opened);
       if ('done' in outcome) return outcome.done;
       if ('restart' in outcome) {
@@ -143,7 +132,6 @@ class Upload {
         restart = true;
         continue;
       }
-      if (outcome.again === 'network') lostAt = Date.now();
     }
   }
 

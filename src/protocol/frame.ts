@@ -45,6 +45,7 @@ export interface Frame extends FrameHeader {
 export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: FerryError };
 
 function checkHeaderFields(h: FrameHeader): void {
+  if (h.flags !== 0) throw new FerryError('EINVAL', `reserved flags must be 0, got ${h.flags}`);
   if (!Number.isInteger(h.stream) || h.stream < 0 || h.stream > 0xffff_ffff) {
     throw new FerryError('EINVAL', `stream id out of range: ${h.stream}`);
   }

@@ -11,7 +11,10 @@ import { LIMITS } from './limits.js';
  * typo never silently means "default".
  */
 
-const path = z.string().min(1).max(LIMITS.maxPathBytes);
+const path = z
+  .string()
+  .min(1)
+  .refine((value) => Buffer.byteLength(value) <= LIMITS.maxPathBytes, `a path of at most ${LIMITS.maxPathBytes} bytes`);
 const size = z.number().int().min(0).max(LIMITS.maxFileSize);
 const mtime = z.number().int().min(0).max(LIMITS.maxFileSize);
 const streamId = z.number().int().min(1).max(0xffff_ffff);
@@ -142,11 +145,12 @@ export function parseRequest(text: string): { ok: true; request: Request } | { o
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    const unknownOp = issue?.path.length === 1 && issue.path[0] === 'op';
+    const rawOp = typeof raw === 'object' && raw !== null ? (raw as { op?: unknown }).op : undefined;
+    const unknownOp = typeof rawOp === 'string' && issue?.path.length === 1 && issue.path[0] === 'op';
     return {
       ok: false,
       ...(knownId === undefined ? {} : { id: knownId }),
-      error: new FerryError(unknownOp ? 'ENOTSUP' : 'EINVAL', unknownOp ? `unknown op: ${String((raw as { op?: unknown }).op)}` : `${where}${issue?.message ?? 'invalid message'}`),
+      error: new FerryError(unknownOp ? 'ENOTSUP' : 'EINVAL', unknownOp ? `unknown op: ${rawOp}` : `${where}${issue?.message ?? 'invalid message'}`),
     };
   }
   return { ok: true, request: parsed.data };
@@ -157,7 +161,7 @@ export function parseRequest(text: string): { ok: true; request: Request } | { o
  * schema would but still refuses oversize or non-object input.
  */
 export function parseServerMessage(text: string): { ok: true; message: ServerMessage } | { ok: false; error: FerryError } {
-  if (text.length > LIMITS.maxServerMessageBytes) {
+  if (Buffer.byteLength(text) > LIMITS.maxServerMessageBytes) {
     return { ok: false, error: new FerryError('ELIMIT', 'server message too large') };
   }
   try {

@@ -254,7 +254,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
   // ---- planning ----
 
   private async plan(record: RequestRecord): Promise<void> {
-    const { source, target } = record.request;
+    const { source } = record.request;
     const entry = await source.fs.stat(source.path);
     if (entry === null) throw new FerryError('ENOENT', `no such file or directory: ${display(source.fs, source.path)}`);
     const destination = await this.destinationOf(record, entry);
