@@ -174,6 +174,28 @@ test('after a cut the session reconnects, says so, and requests go on', async (t
   });
 });
 
+test('a request bound to a generation never reaches a later connection', async (t) => {
+  await withServer(async (server) => {
+    const proxy = await startCutProxy(server.port);
+    t.teardown(() => proxy.close());
+    const session = await connect(proxy.url);
+    t.teardown(() => session.close());
+    const first = session.generation;
+    t.deepEqual(await session.request('ping', {}, { generation: first }), {});
+
+    const reconnected = once(session, 'reconnected');
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    await once(session, 'state');
+    // While reconnecting it does not wait for the next connection: it fails at once.
+    t.is(((await t.throwsAsync(session.request('ping', {}, { generation: first }))) as FerryError).code, 'ENETWORK');
+    proxy.setRefusing(false);
+    await reconnected;
+    t.is(((await t.throwsAsync(session.request('ping', {}, { generation: first }))) as FerryError).code, 'ENETWORK');
+    t.deepEqual(await session.request('ping', {}, { generation: session.generation }), {});
+  });
+});
+
 test('a connection that goes silent is noticed by the heartbeat and replaced', async (t) => {
   await withServer(async (server) => {
     const proxy = await startCutProxy(server.port);

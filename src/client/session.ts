@@ -148,9 +148,19 @@ export class Session extends EventEmitter<SessionEvents> {
    * Sends one request and resolves with the server's result; an error reply rejects with
    * FerryError.fromWire. While reconnecting the request waits for the new connection; a request
    * in flight when the connection drops rejects with ENETWORK. An aborted `signal` rejects with
-   * ECANCELED (the reply, if any, is ignored).
+   * ECANCELED (the reply, if any, is ignored). With `generation` (for requests about a stream) it
+   * goes only on that connection, and rejects with ENETWORK at once when that one is gone.
    */
-  async request<O extends Op>(op: O, params: ParamsOf<O>, options: { signal?: AbortSignal } = {}): Promise<Results[O]> {
+  async request<O extends Op>(op: O, params: ParamsOf<O>, options: { signal?: AbortSignal; generation?: number } = {}): Promise<Results[O]> {
+    if (options.generation !== undefined) {
+      // Stream ids belong to one connection: a request about a stream must never reach the next
+      // connection, where the same id is unknown or, worse, names another stream.
+      const connection = this.#connection;
+      if (this.#generation !== options.generation || !connection || connection.closed) {
+        throw new FerryError('ENETWORK', `the connection to ${this.where} that opened this stream is gone`);
+      }
+      return connection.request(op, params, options.signal);
+    }
     for (;;) {
       await this.waitReady(options.signal);
       const connection = this.#connection;

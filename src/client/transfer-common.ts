@@ -26,7 +26,7 @@ export async function cancelStream(
 ): Promise<void> {
   if (session.generation !== generation || session.state !== 'ready') return;
   const timeout = new AbortController();
-  const request = session.request(op, { stream }, { signal: timeout.signal }).catch(() => {});
+  const request = session.request(op, { stream }, { signal: timeout.signal, generation }).catch(() => {});
   await Promise.race([request, sleep(timeoutMs, undefined, { ref: false })]);
   timeout.abort();
 }

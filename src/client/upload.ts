@@ -221,7 +221,7 @@ class Upload {
       const sha256 = hash.digest('hex');
       let finished: Results['upload.finish'];
       try {
-        finished = await session.request('upload.finish', { stream, sha256 }, { signal: this.#signal });
+        finished = await session.request('upload.finish', { stream, sha256 }, { signal: this.#signal, generation });
       } catch (error) {
         // A refused frame explains a refused finish better than the finish's own error does.
         if (failure) throw failure;
