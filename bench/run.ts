@@ -8,6 +8,9 @@
  *   --jobs N      files at once for the tree workloads (default 8)
  *   --quick       64 MiB file, a 200-file tree and 5 × 16 MiB clients, for a fast look
  *   --record      also write the results into docs/benchmarks.md
+ *   --server-config FILE   a `ferry serve --config` file, to compare server settings
+ *   --profile DIR  write the server's CPU profile (node --cpu-prof) into DIR; profile the client
+ *                  side with `node --cpu-prof dist/bench/run.js`
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +42,8 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '8' },
     quick: { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    'server-config': { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 
@@ -65,7 +70,9 @@ async function main(): Promise<void> {
   users.close();
 
   // The crowd workload logs one user in many times at once.
-  const server = await startServerChild(CLI_MAIN, root, ['--max-sessions-per-user', String(crowdClients + 1)]);
+  const serverArgs = ['--max-sessions-per-user', String(crowdClients + 1)];
+  if (args['server-config']) serverArgs.push('--config', resolve(args['server-config']));
+  const server = await startServerChild(CLI_MAIN, root, serverArgs, args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] : []);
   const session = await Session.connect({ url: `ws://127.0.0.1:${server.port}`, user: 'bench', password });
   const remote = new RemoteFileSystem(session);
   const localFs = new LocalFileSystem();

@@ -15,9 +15,12 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** Starts `node <cliMain> serve --root <root> --port 0` and waits for its 'listening' log line. */
-export async function startServerChild(cliMain: string, root: string, extraArgs: string[] = []): Promise<ServerChild> {
-  const child: ChildProcess = spawn(process.execPath, [cliMain, 'serve', '--root', root, '--port', '0', '--log-level', 'info', ...extraArgs], {
+/**
+ * Starts `node [nodeArgs] <cliMain> serve --root <root> --port 0 [extraArgs]` and waits for its
+ * 'listening' log line.
+ */
+export async function startServerChild(cliMain: string, root: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<ServerChild> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, cliMain, 'serve', '--root', root, '--port', '0', '--log-level', 'info', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

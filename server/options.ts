@@ -46,5 +46,5 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   defaultQuotaBytes: 0,
   maxFailedLogins: 5,
   throttleWindowMs: 5 * 60_000,
-  sessionBufferBytes: 8 * 1024 * 1024,
+  sessionBufferBytes: 4 * 1024 * 1024,
 };
