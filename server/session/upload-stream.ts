@@ -42,6 +42,10 @@ export class UploadStream {
   /** Set once finished, canceled or released: nothing more is written. */
   #closed = false;
   #sinceSync = 0;
+  /** The fdatasync under way, if any; writes go on beside it. */
+  #syncing: Promise<void> | undefined;
+  /** More bytes came while a sync ran: sync again when it ends. */
+  #syncAgain = false;
   #acked: number;
   #idleTimer: NodeJS.Timeout | undefined;
   /** The expected offset last reported by EOFFSET, so a window of stale frames yields one error, not one each. */
@@ -98,7 +102,7 @@ export class UploadStream {
     }
     this.#reportedExpected = undefined;
     this.#sinceSync += frame.payload.length;
-    if (this.#sinceSync >= this.#host.syncEveryBytes) await this.#syncAndAck();
+    if (this.#sinceSync >= this.#host.syncEveryBytes) this.#startSync();
     else this.#armIdleSync();
   }
 
@@ -115,11 +119,31 @@ export class UploadStream {
   #armIdleSync(): void {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      this.#tail = this.#tail.then(async () => {
-        if (this.#failed || this.#closed) return;
-        if (this.partial.offset > this.#acked) await this.#syncAndAck();
-      }).catch((error: unknown) => this.#fail(error));
+      if (!this.#failed && !this.#closed && this.partial.offset > this.#acked) this.#startSync();
     }, IDLE_SYNC_MS);
+  }
+
+  /**
+   * Starts an fdatasync + ack without holding up the writes behind it (a flush of several MiB
+   * takes milliseconds the network would otherwise sit idle for); at most one runs at a time.
+   */
+  #startSync(): void {
+    clearTimeout(this.#idleTimer);
+    this.#sinceSync = 0;
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#syncAgain = false;
+        await this.#syncAndAck();
+      } while (this.#syncAgain && !this.#failed && !this.#closed);
+    })()
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#syncing = undefined;
+      });
   }
 
   async #syncAndAck(): Promise<void> {
@@ -140,13 +164,14 @@ export class UploadStream {
     this.#host.sendEvent({ event: 'upload.error', stream: this.id, error: ferr.toWire() });
   }
 
-  /** Waits until every queued frame has been written or dropped. */
+  /** Waits until every queued frame has been written or dropped, and any sync under way. */
   async drain(): Promise<void> {
     let tail: Promise<void>;
     do {
       tail = this.#tail;
       await tail;
-    } while (tail !== this.#tail);
+      await this.#syncing;
+    } while (tail !== this.#tail || this.#syncing);
   }
 
   /**

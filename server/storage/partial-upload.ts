@@ -238,19 +238,27 @@ export class LocalPartialUpload implements PartialUpload {
     });
   }
 
-  sync(): Promise<number> {
-    return this.guarded(async () => {
+  /**
+   * fdatasync outside the partial's lock, so writes go on while the disk flushes: the sync covers
+   * every write completed before it started, and only that offset is reported durable.
+   */
+  async sync(): Promise<number> {
+    const { target, file } = await this.guarded(async () => {
       const state = this.assertOwner();
-      if (state.durableOffset < state.offset) {
-        const target = state.offset;
-        const file = await state.openFile();
-        await file.datasync().catch((error: unknown) => {
-          throw toFerryError(error, this.path);
-        });
-        state.durableOffset = target;
-      }
-      return state.durableOffset;
+      if (state.durableOffset >= state.offset) return { target: state.durableOffset, file: undefined };
+      return { target: state.offset, file: await state.openFile() };
     });
+    if (file === undefined) return target;
+    try {
+      await file.datasync();
+    } catch (error) {
+      // Dropped or taken over while flushing: the file was closed under us, and that is why.
+      this.assertOwner();
+      throw toFerryError(error, this.path);
+    }
+    const state = this.state;
+    if (target > state.durableOffset) state.durableOffset = target;
+    return state.durableOffset;
   }
 
   finish(sha256: string): Promise<{ size: number; sha256: string; mtime: number }> {
