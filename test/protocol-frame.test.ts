@@ -13,23 +13,12 @@ import {
   type Frame,
   type FrameHeader,
 } from '../src/protocol/index.js';
+import { prng } from './helpers/prng.js';
 
 /*
  * The data-frame codec: round trips, fixed hex fixtures, a decoder fed any chunking, and malformed
  * input that must come back as an error result with a code (never a throw).
  */
-
-/** mulberry32: a seeded PRNG so that a failing property case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randInt(rand: () => number, maxExclusive: number): number {
   return Math.floor(rand() * maxExclusive);

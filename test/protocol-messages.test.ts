@@ -12,23 +12,12 @@ import {
   type Op,
   type WireError,
 } from '../src/protocol/index.js';
+import { prng } from './helpers/prng.js';
 
 /*
  * Control messages: every op accepted with minimal and full params, every kind of bad input
  * refused with the right code (and the request id when one could be read), never a throw.
  */
-
-/** mulberry32: a seeded PRNG so that a failing fuzz case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;

@@ -1,37 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
+import { randomFile as writeRandomFile, sha256File } from './files.js';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 
-/** SHA-256 of a file, read in pieces. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
+export { sha256File };
 
 /** Writes `size` random bytes to `path` (parents created). */
 export async function randomFile(path: string, size: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, 'w');
-  try {
-    for (let done = 0; done < size; ) {
-      const piece = randomBytes(Math.min(1024 * 1024, size - done));
-      await handle.write(piece);
-      done += piece.length;
-    }
-  } finally {
-    await handle.close();
-  }
+  await writeRandomFile(path, size);
 }
 
 /**
