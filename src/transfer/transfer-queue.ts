@@ -14,6 +14,7 @@ import type {
   JobOutcome,
   JobState,
   ResolvedPolicy,
+  TransferDirection,
   TransferEvent,
   TransferRequest,
 } from './types.js';
@@ -364,6 +365,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       source: display(source.fs, sourcePath),
       target: display(target.fs, targetPath),
       size: entry.type === 'file' ? entry.size : 0,
+      direction: directionOf(source.fs, target.fs),
     };
     const job: Job = { info, record, relPath, sourcePath, targetPath, entry, state: 'queued', attempt: 0 };
     this.queued++;
@@ -693,6 +695,11 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
 
 function display(fs: FileSystem, path: string): string {
   return fs.kind === 'local' ? path : `${fs.label}:${path}`;
+}
+
+function directionOf(source: FileSystem, target: FileSystem): TransferDirection {
+  if (source.kind === target.kind) return source.kind;
+  return source.kind === 'local' ? 'upload' : 'download';
 }
 
 function wire(error: FerryError): JobError {

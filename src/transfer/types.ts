@@ -53,6 +53,9 @@ export type JobOutcome =
   /** A directory was created (or was there already). */
   | 'created';
 
+/** Which way a job's bytes go, by the kinds of its file systems (remote → remote is 'remote'). */
+export type TransferDirection = 'upload' | 'download' | 'local' | 'remote';
+
 export interface JobInfo {
   id: number;
   requestId: number;
@@ -64,6 +67,8 @@ export interface JobInfo {
   target: string;
   /** The size announced by the source listing (0 for directories). */
   size: number;
+  /** Set by the queue; for the TUI's ↑/↓ arrows, which cannot tell from display strings. */
+  direction?: TransferDirection;
 }
 
 export interface JobError {
