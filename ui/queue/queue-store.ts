@@ -1,6 +1,5 @@
 import { FerryError } from '../../src/protocol/errors.js';
 import type { QueueState } from '../../src/transfer/progress.js';
-import type { TransferQueue } from '../../src/transfer/transfer-queue.js';
 
 /*
  * The queue emits 'update' on every event (hundreds a second during a big copy); React should
@@ -9,8 +8,12 @@ import type { TransferQueue } from '../../src/transfer/transfer-queue.js';
  * failed, …) is what stays on screen.
  */
 
-/** The part of TransferQueue the store needs. */
-export type QueueSource = Pick<TransferQueue, 'snapshot' | 'on' | 'off'>;
+/** The part of a TransferQueue the store needs. */
+export interface QueueSource {
+  snapshot(): QueueState;
+  on(event: 'update', listener: (state: QueueState) => void): unknown;
+  off(event: 'update', listener: (state: QueueState) => void): unknown;
+}
 
 /** What React's useSyncExternalStore takes. */
 export interface QueueStore {
@@ -44,7 +47,7 @@ const REAL_TIMERS: StoreTimers = {
 };
 
 /**
- * A store over `queue` for `useSyncExternalStore(store.subscribe, store.getSnapshot)`, notifying
+ * A store over `queue` (a TransferQueue) for `useSyncExternalStore(store.subscribe, store.getSnapshot)`, notifying
  * at most `hz` (default 10) times a second, with a trailing sample so the last change always
  * shows. Throws EINVAL for a rate that is not a positive finite number.
  */
