@@ -105,13 +105,6 @@ export function isParentEntry(entry: Entry | undefined): boolean {
   return entry === PARENT_ENTRY || entry?.name === '..';
 }
 
-function compareNames(a: string, b: string): number {
-  const la = a.toLowerCase();
-  const lb = b.toLowerCase();
-  if (la !== lb) return la < lb ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * Sorts a listing: directories (and links to them) first, then by `mode`: name (case-insensitive,
  * A–Z), size (largest first), mtime (newest first); ties by name. Does not modify `entries`.
