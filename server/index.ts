@@ -5,16 +5,18 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE, FerryError } from '../src/protocol/errors.js';
 import { FRAME_HEADER_BYTES } from '../src/protocol/frame.js';
 import { LIMITS, SUBPROTOCOL } from '../src/protocol/limits.js';
+import { normalizeExecOptions } from './exec/allowlist.js';
 import { createLogger, type Logger } from './log.js';
-import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+import { DEFAULT_SERVER_OPTIONS, type ExecOptions, type ServerOptions } from './options.js';
 import { Admission } from './session/admission.js';
 import { Session, SERVER_VERSION } from './session/session.js';
 import { LocalStorage } from './storage/local-storage.js';
 import type { Storage } from './storage/storage.js';
+import { Registration } from './users/registration.js';
 import { SqliteUserStore } from './users/sqlite-user-store.js';
 import type { UserStore } from './users/types.js';
 
-export type { ServerOptions } from './options.js';
+export type { ExecOptions, RegistrationMode, ServerOptions } from './options.js';
 export { DEFAULT_SERVER_OPTIONS } from './options.js';
 
 /** Ping every peer this often; one that has not answered the previous ping is cut off. */
@@ -53,15 +55,33 @@ export interface ServerParts {
   heartbeatMs?: number;
 }
 
+/** What createServer accepts: any option may be left out, and so may any field of `exec`. */
+export type CreateServerOptions = Partial<Omit<ServerOptions, 'exec'>> & { root: string; exec?: Partial<ExecOptions> };
+
 /**
  * Creates a ferry server over `options.root` (users.db, homes/, partials/); every other option
- * defaults to DEFAULT_SERVER_OPTIONS. Nothing listens until `listen()`. Logs go to
- * `options.logger`, or to stdout at level info.
+ * defaults to DEFAULT_SERVER_OPTIONS (remote commands and registration are off). Nothing listens
+ * until `listen()`. Logs go to `options.logger`, or to stdout at level info. EINVAL for a bad
+ * exec allowlist or registration mode.
  */
-export function createServer(options: Partial<ServerOptions> & { root: string }, parts: ServerParts = {}): FerryServer {
-  const { logger, ...rest } = options;
-  const settings: Omit<ServerOptions, 'logger'> = { ...DEFAULT_SERVER_OPTIONS, ...stripUndefined(rest), root: rest.root };
+export function createServer(options: CreateServerOptions, parts: ServerParts = {}): FerryServer {
+  const { logger, exec, ...rest } = options;
+  const settings: Omit<ServerOptions, 'logger'> = {
+    ...DEFAULT_SERVER_OPTIONS,
+    ...stripUndefined(rest),
+    root: rest.root,
+    exec: normalizeExecOptions(exec ?? {}, DEFAULT_SERVER_OPTIONS.exec),
+  };
+  if (!['off', 'approval', 'open'].includes(settings.registration)) {
+    throw new FerryError('EINVAL', `registration: expected off, approval or open, got ${JSON.stringify(settings.registration)}`);
+  }
   const log: Logger = logger ?? createLogger();
+  const registration = new Registration({
+    mode: settings.registration,
+    maxPerIp: settings.maxRegistrationsPerIp,
+    windowMs: settings.registrationWindowMs,
+    quotaBytes: settings.defaultQuotaBytes,
+  });
   // First what can refuse the options, so that nothing is left open when it does.
   const admission = new Admission({ maxSessions: settings.maxSessions, maxSessionsPerUser: settings.maxSessionsPerUser });
   const users =
@@ -132,6 +152,7 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
       storage,
       users,
       admission,
+      registration,
       log,
       onAdmitted: (s) => leaveUnauthenticated(s),
     });
@@ -196,7 +217,10 @@ export function createServer(options: Partial<ServerOptions> & { root: string },
           sweeper.unref();
           void sweep();
           const address = server.address()!;
-          log.info({ ...address, root: settings.root, maxSessions: settings.maxSessions }, 'listening');
+          log.info(
+            { ...address, root: settings.root, maxSessions: settings.maxSessions, execAllow: settings.exec.allow, registration: settings.registration },
+            'listening',
+          );
           resolve(address);
         });
       });

@@ -1,5 +1,23 @@
 import type { Logger } from 'pino';
 
+/** Remote commands (`exec.start`). With an empty `allow` the feature is off. */
+export interface ExecOptions {
+  /**
+   * Programs users may run: bare names (looked up only in the fixed safe PATH, see
+   * server/exec/allowlist.ts) or absolute paths. Empty = remote commands are off.
+   */
+  allow: string[];
+  /** A command still running after this long is killed (reason 'timeout'). */
+  timeoutMs: number;
+  /** stdout + stderr bytes one command may produce before it is killed (reason 'output-limit'). */
+  maxOutputBytes: number;
+  /** Commands one session may run at once; the next is refused with ELIMIT. */
+  maxPerSession: number;
+}
+
+/** Who may create an account from a client: nobody, anyone pending approval, or anyone. */
+export type RegistrationMode = 'off' | 'approval' | 'open';
+
 /** Everything `createServer()` and `ferry serve` accept. Defaults are in DEFAULT_SERVER_OPTIONS. */
 export interface ServerOptions {
   /** Data root: users.db, homes/<user>, partials/<user>, logs. */
@@ -29,6 +47,13 @@ export interface ServerOptions {
   throttleWindowMs: number;
   /** Upper bound on bytes a session holds in memory waiting for the disk before it pauses reading. */
   sessionBufferBytes: number;
+  /** Remote commands; off unless `exec.allow` names programs. */
+  exec: ExecOptions;
+  /** Self-registration with the `register` op. Default 'off'. */
+  registration: RegistrationMode;
+  /** `register` requests one address may make within registrationWindowMs (ETHROTTLE past it). */
+  maxRegistrationsPerIp: number;
+  registrationWindowMs: number;
   logger?: Logger;
 }
 
@@ -47,4 +72,8 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   maxFailedLogins: 5,
   throttleWindowMs: 5 * 60_000,
   sessionBufferBytes: 4 * 1024 * 1024,
+  exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3 },
+  registration: 'off',
+  maxRegistrationsPerIp: 5,
+  registrationWindowMs: 3600_000,
 };

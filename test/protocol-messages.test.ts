@@ -48,6 +48,12 @@ const OPS: Record<Op, { minimal: Record<string, unknown>; full: Record<string, u
     full: { path: '/f', offset: 1 << 20, expectSize: 2 << 20, expectMtime: 1_700_000_000_000, prefixSha256: SHA },
   },
   'download.cancel': { minimal: { stream: 1 }, full: { stream: 1 } },
+  'exec.start': {
+    minimal: { argv: ['uname'], cwd: '/' },
+    full: { argv: ['ls', '-la', '; rm -rf / $(id) `id` | & > *', 'x'.repeat(LIMITS.maxExecArgBytes)], cwd: '/a/b' },
+  },
+  'exec.cancel': { minimal: { stream: 1 }, full: { stream: 0xffff_ffff } },
+  register: { minimal: { user: 'alice', password: '' }, full: { user: 'a'.repeat(64), password: 'p'.repeat(1024) } },
 };
 
 function schemaOps(): string[] {
@@ -81,6 +87,21 @@ for (const [op, { minimal, full }] of Object.entries(OPS)) {
     t.like(refused(JSON.stringify({ id: 7, op, ...full, colour: 'blue' })), { id: 7, code: 'EINVAL' });
   });
 }
+
+test('exec.start: argv needs a program, refuses NUL bytes, too many or too long arguments (EINVAL with the id)', (t) => {
+  const bad: unknown[] = [
+    [],
+    ['ls', 'a\0b'],
+    Array.from({ length: LIMITS.maxExecArgs + 1 }, () => 'x'),
+    ['ls', 'é'.repeat(LIMITS.maxExecArgBytes / 2 + 1)],
+    'uname -a',
+    [1],
+  ];
+  for (const argv of bad) {
+    t.like(refused(JSON.stringify({ id: 5, op: 'exec.start', argv, cwd: '/' })), { id: 5, code: 'EINVAL' }, JSON.stringify(argv).slice(0, 60));
+  }
+  t.like(refused(JSON.stringify({ id: 6, op: 'exec.start', argv: ['ls'] })), { id: 6, code: 'EINVAL' }, 'cwd is required');
+});
 
 test('request ids: 0 and MAX_SAFE_INTEGER are fine; negative, fractional, unsafe or non-numeric are not', (t) => {
   t.true(parseRequest('{"id":0,"op":"ping"}').ok);
@@ -275,6 +296,8 @@ test('parseServerMessage accepts replies, error replies and every event', (t) =>
     { event: 'download.end', stream: 2, size: 10, sha256: SHA },
     { event: 'download.error', stream: 2, error: { code: 'ECHANGED', message: 'changed' } },
     { event: 'closing', error: { code: 'EBUSY', message: 'busy', retryAfterMs: 1000 } },
+    { event: 'exec.exit', stream: 3, code: 0, signal: null },
+    { event: 'exec.exit', stream: 3, code: null, signal: 'SIGKILL', reason: 'timeout' },
   ];
   for (const message of messages) {
     const result = parseServerMessage(JSON.stringify(message));

@@ -5,8 +5,10 @@ import { CLOSE, FerryError, type WireError } from '../../src/protocol/errors.js'
 import { decodeFrame, FrameKind } from '../../src/protocol/frame.js';
 import { LIMITS, PROTOCOL_VERSION } from '../../src/protocol/limits.js';
 import { parseRequest, type Request, type RequestOf, type Results, type ServerEvent } from '../../src/protocol/messages.js';
+import { SessionExecs } from '../exec/session-execs.js';
 import type { ServerOptions } from '../options.js';
 import type { Storage, UserSpace } from '../storage/storage.js';
+import type { Registration } from '../users/registration.js';
 import type { UserStore } from '../users/types.js';
 import type { Admission, AdmissionTicket, Slot } from './admission.js';
 import { DownloadStream } from './download-stream.js';
@@ -31,6 +33,8 @@ export interface SessionContext {
   storage: Storage;
   users: UserStore;
   admission: Admission;
+  /** The `register` op (self-registration before login). */
+  registration: Registration;
   log: Logger;
   /** The session holds a slot now (it no longer counts as an unauthenticated connection). */
   onAdmitted(session: Session): void;
@@ -63,6 +67,8 @@ export class Session {
   #slot: Slot | undefined;
   #uploads = new Map<number, UploadStream>();
   #downloads = new Map<number, DownloadStream>();
+  /** Remote commands; set up at login. */
+  #execs: SessionExecs | undefined;
   /**
    * Requests and download pumps still running. The session counts as closed only once they are
    * done, so that nothing touches the storage after the server has closed it.
@@ -221,6 +227,8 @@ export class Session {
         return this.#login(request);
       case 'ping':
         return {};
+      case 'register':
+        return this.#register(request);
       case 'logout':
         if (this.#state !== 'active') throw new FerryError('ENOTAUTH');
         this.#send({ id: request.id, ok: true });
@@ -242,6 +250,11 @@ export class Session {
         return this.#openDownload(space, request);
       case 'download.cancel':
         return this.#cancelDownload(request);
+      case 'exec.start':
+        return this.#startExec(space, request);
+      case 'exec.cancel':
+        this.#requireExecs().cancel(request.stream);
+        return {};
     }
   }
 
@@ -327,10 +340,55 @@ export class Session {
     }
     if (this.#isGone()) return undefined;
     this.#space = space;
+    this.#execs = new SessionExecs({
+      options: this.#ctx.options.exec,
+      users: this.#ctx.users,
+      log: this.#log,
+      sendFrame: (frame) => this.#sendFrame(frame, () => {}),
+      sendEvent: (event) => this.#sendEvent(event),
+    });
     this.#state = 'active';
     this.#log.info('login ok');
     this.#armIdleTimer();
     return { user, quota, session: this.id };
+  }
+
+  // ---- registration ----------------------------------------------------------------------------
+
+  async #register(request: RequestOf<'register'>): Promise<Results['register']> {
+    if (this.#state !== 'greeting') throw new FerryError('EINVAL', this.#state === 'active' ? 'already logged in' : 'a login is in progress');
+    try {
+      const record = await this.#ctx.registration.register(this.#ctx.users, request.user, request.password, this.ip);
+      this.#log.info({ user: record.name, status: record.status }, 'account registered');
+      return { user: record.name, status: record.status };
+    } catch (error) {
+      const ferr = asFerryError(error, this.#log, { op: 'register' });
+      this.#log.info({ user: request.user, code: ferr.code }, 'registration refused');
+      throw ferr;
+    }
+  }
+
+  // ---- remote commands -------------------------------------------------------------------------
+
+  #requireExecs(): SessionExecs {
+    if (!this.#execs) throw new FerryError('ENOTAUTH');
+    return this.#execs;
+  }
+
+  async #startExec(space: UserSpace, request: RequestOf<'exec.start'>): Promise<undefined> {
+    const execs = this.#requireExecs();
+    const id = this.#nextStream++;
+    const run = await execs.start(id, space, request.argv, request.cwd);
+    if (this.#isGone()) {
+      run.kill('canceled');
+      run.start();
+      await run.done;
+      return undefined;
+    }
+    // The reply goes out before the first output frame; both ride the same ordered socket.
+    this.#send({ id: request.id, ok: true, stream: id });
+    run.start();
+    return undefined;
   }
 
   #isGone(): boolean {
@@ -556,11 +614,12 @@ export class Session {
     const uploads = [...this.#uploads.values()];
     this.#uploads.clear();
     try {
-      await Promise.all(uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)));
+      await Promise.all([...uploads.map((upload) => this.#closeUpload(upload, 'release', endCode)), this.#execs?.closeAll()]);
       // Requests in flight finish on their own (their replies go nowhere); a late upload.open
       // releases what it opened. Uploads they opened meanwhile are released here too.
       while (this.#running.size > 0) await Promise.all([...this.#running]);
       await Promise.all([...this.#uploads.values()].map((upload) => this.#closeUpload(upload, 'release', endCode)));
+      await this.#execs?.closeAll();
     } finally {
       this.#slot?.release();
       this.#log.info({ code, reason, durationMs: Date.now() - this.startedAt, wasActive }, 'connection closed');

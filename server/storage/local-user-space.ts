@@ -111,6 +111,18 @@ export class LocalUserSpace implements UserSpace {
     return entry;
   }
 
+  async realDirectory(wire: string): Promise<string> {
+    const target = await this.resolve(wire, true);
+    let info: Stats;
+    try {
+      info = await lstat(target.real);
+    } catch (error) {
+      throw toFerryError(error, target.wire);
+    }
+    if (!info.isDirectory()) throw new FerryError('ENOTDIR', `not a directory: ${displayPath(target.wire)}`);
+    return target.real;
+  }
+
   async stat(wire: string): Promise<Entry> {
     const target = await this.resolve(wire, true);
     try {

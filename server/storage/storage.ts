@@ -30,6 +30,11 @@ export interface UserSpace {
   openUpload(path: string, options: UploadOptions): Promise<PartialUpload>;
   /** Opens a file for reading from the server side (downloads). ECHANGED when expectations fail. */
   openRead(path: string, options?: { expectSize?: number; expectMtime?: number }): Promise<FileReader>;
+  /**
+   * The real absolute path of a directory in the home ('/' is the home itself), for running a
+   * remote command there. ENOENT, ENOTDIR, or EACCES for anything outside the home.
+   */
+  realDirectory(path: string): Promise<string>;
 }
 
 export interface UploadOptions {

@@ -198,7 +198,9 @@ export class SqliteUserStore implements UserStore {
     const current = this.statements.get.get(name);
     if (current === undefined) throw new FerryError('EAUTH');
     const record = toRecord(current);
-    if (record.status === 'pending') throw new FerryError('EPENDING');
+    if (record.status === 'pending') {
+      throw new FerryError('EPENDING', `account ${record.name} is waiting for approval by the server's administrator; try again once it is approved`);
+    }
     return record;
   }
 

@@ -28,9 +28,9 @@ export type StreamEvent = Extract<ServerEvent, { stream: number }>;
 
 /** Callbacks for one stream on one connection. */
 export interface StreamHandlers {
-  /** A binary DATA frame of this stream (downloads). The payload is a view, not a copy. */
+  /** A binary frame of this stream (DATA for downloads, EXEC_* for commands). The payload is a view, not a copy. */
   frame?(frame: Frame): void;
-  /** ack / upload.error / download.end / download.error of this stream. */
+  /** ack / upload.error / download.end / download.error / exec.exit of this stream. */
   event?(event: StreamEvent): void;
   /** The connection carrying this stream is gone; the stream id means nothing any more. */
   lost?(error: FerryError): void;
@@ -54,8 +54,10 @@ interface Pending {
 }
 
 /** Ops whose reply opens a stream that data frames and events will then carry. */
-const STREAM_OPENERS = new Set<Op>(['upload.open', 'download.open']);
-const STREAM_EVENTS = new Set<string>(['ack', 'upload.error', 'download.end', 'download.error']);
+const STREAM_OPENERS = new Set<Op>(['upload.open', 'download.open', 'exec.start']);
+const STREAM_EVENTS = new Set<string>(['ack', 'upload.error', 'download.end', 'download.error', 'exec.exit']);
+/** How to close a stream whose open request the caller gave up on. */
+const STREAM_CLOSERS: Partial<Record<Op, Op>> = { 'upload.open': 'upload.cancel', 'download.open': 'download.cancel', 'exec.start': 'exec.cancel' };
 
 /** How a close code the server chose reads when no `closing` event said more. */
 const CLOSE_CODES: Partial<Record<number, ErrorCode>> = {
@@ -370,7 +372,7 @@ export class Connection {
     const op = this.#abandoned.get(message.id);
     this.#abandoned.delete(message.id);
     if (!op || !message.ok || typeof message.stream !== 'number') return;
-    const cancelOp = op === 'upload.open' ? 'upload.cancel' : op === 'download.open' ? 'download.cancel' : undefined;
+    const cancelOp = STREAM_CLOSERS[op] as 'upload.cancel' | 'download.cancel' | 'exec.cancel' | undefined;
     if (cancelOp) this.request(cancelOp, { stream: message.stream }).catch(() => {});
   }
 

@@ -23,6 +23,10 @@ export const LIMITS = {
   maxOpenStreams: 64,
   /** Entries returned by one `list` reply before it is cut (and `truncated: true` is set). */
   maxListEntries: 200_000,
+  /** Arguments (argv[0] included) one remote command may have. */
+  maxExecArgs: 1024,
+  /** Longest single argument of a remote command (bytes of UTF-8). */
+  maxExecArgBytes: 4096,
   /** Largest file size a peer may declare (2^53 - 1: exact in a JS number and in the u64 header). */
   maxFileSize: Number.MAX_SAFE_INTEGER,
 } as const;

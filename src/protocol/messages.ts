@@ -20,6 +20,12 @@ const mtime = z.number().int().min(0).max(LIMITS.maxFileSize);
 const streamId = z.number().int().min(1).max(0xffff_ffff);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** One argument of a remote command: any text but NUL, which no program can receive. */
+const execArg = z
+  .string()
+  .max(LIMITS.maxExecArgBytes)
+  .refine((value) => !value.includes('\0'), 'no NUL bytes in arguments')
+  .refine((value) => Buffer.byteLength(value) <= LIMITS.maxExecArgBytes, `an argument of at most ${LIMITS.maxExecArgBytes} bytes`);
 
 function op<const Name extends string, Shape extends z.ZodRawShape>(name: Name, shape: Shape) {
   return z.strictObject({ id, op: z.literal(name), ...shape });
@@ -60,6 +66,11 @@ export const requestSchema = z.discriminatedUnion('op', [
     prefixSha256: sha256.optional(),
   }),
   op('download.cancel', { stream: streamId }),
+  /** Runs an allowlisted program (argv[0]) with these arguments, never through a shell, in `cwd`. */
+  op('exec.start', { argv: z.array(execArg).min(1).max(LIMITS.maxExecArgs), cwd: path }),
+  op('exec.cancel', { stream: streamId }),
+  /** Self-registration, before login; what it does depends on the server's `registration` setting. */
+  op('register', { user: z.string().min(1).max(64), password: z.string().max(1024) }),
 ]);
 
 export type Request = z.infer<typeof requestSchema>;
@@ -104,7 +115,14 @@ export interface Results {
   'upload.cancel': Record<string, never>;
   'download.open': { stream: number; size: number; mtime: number; offset: number };
   'download.cancel': Record<string, never>;
+  'exec.start': { stream: number };
+  'exec.cancel': Record<string, never>;
+  /** `pending`: an administrator must approve the account before it can log in. */
+  register: { user: string; status: 'active' | 'pending' };
 }
+
+/** Why the server ended a remote command itself (absent when the program ended on its own). */
+export type ExecEndReason = 'timeout' | 'output-limit' | 'canceled';
 
 export type ReplyOf<O extends Op> = { id: number; ok: true } & Results[O];
 export type ErrorReply = { id: number; ok: false; error: WireError };
@@ -121,6 +139,11 @@ export type ServerEvent =
   /** The last frame of a download has been sent; `sha256` covers the whole file. */
   | { event: 'download.end'; stream: number; size: number; sha256: string }
   | { event: 'download.error'; stream: number; error: WireError }
+  /**
+   * A remote command ended, after its last output frame. `code` is its exit status (null when a
+   * signal ended it), `signal` the signal's name; `reason` says when the server killed it.
+   */
+  | { event: 'exec.exit'; stream: number; code: number | null; signal: string | null; reason?: ExecEndReason }
   /** The server is about to close the connection, and why. */
   | { event: 'closing'; error: WireError };
 
