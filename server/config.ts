@@ -61,7 +61,7 @@ const AT_LEAST_ONE = new Set<string>([
  * `exec.allow` keeps the file's timeout. Unknown keys, bad values and a missing root throw
  * FerryError EINVAL with a message that names the file and the key.
  */
-export function loadServerConfig(file?: string, overrides: Partial<ServerOptions> = {}): ServerOptions {
+export function loadServerConfig(file?: string, overrides: Partial<Omit<ServerOptions, 'exec'>> & { exec?: Partial<ExecOptions> } = {}): ServerOptions {
   const fromFile = file === undefined ? {} : readConfigFile(file);
   const { logger, ...flags } = overrides;
   const merged: Record<string, unknown> = { ...DEFAULT_SERVER_OPTIONS, ...fromFile };

@@ -15,6 +15,18 @@ interface ServeFlags {
   config?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   insecure?: boolean;
+  execAllow?: string[];
+  registration?: 'off' | 'approval' | 'open';
+}
+
+/** `--exec-allow uname,df --exec-allow /usr/local/bin/report`: the lists, joined. */
+function collectPrograms(value: string, previous: string[] | undefined): string[] {
+  const programs = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (programs.length === 0) throw new InvalidArgumentError('expected program names or absolute paths, separated by commas');
+  return [...(previous ?? []), ...programs];
 }
 
 export function parseCount(value: string): number {
@@ -50,6 +62,12 @@ export function registerServeCommand(program: Command): void {
     .option('--max-sessions <n>', 'logged-in sessions at once; later clients wait in a queue (default 64)', parseCount)
     .option('--max-sessions-per-user <n>', 'sessions per user at once (default 8)', parseCount)
     .option('--config <file>', 'JSON file of server options (flags win over it)')
+    .option(
+      '--exec-allow <programs>',
+      'programs users with the exec permission may run (ferry exec): names looked up in the system dirs, or absolute paths; comma-separated, repeatable (default: none, remote commands off)',
+      collectPrograms,
+    )
+    .addOption(new Option('--registration <mode>', 'self-registration (ferry register): off, approval (an admin approves each account) or open (default off)').choices(['off', 'approval', 'open']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--insecure', 'allow a non-loopback address over plain ws:// (passwords cross the network unencrypted)')
     .action(async (flags: ServeFlags) => {
@@ -66,6 +84,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     port: flags.port,
     maxSessions: flags.maxSessions,
     maxSessionsPerUser: flags.maxSessionsPerUser,
+    exec: flags.execAllow === undefined ? undefined : { allow: flags.execAllow },
+    registration: flags.registration,
     logger,
   } as Parameters<typeof loadServerConfig>[1]);
   if (!isLoopback(options.host) && !flags.insecure) {

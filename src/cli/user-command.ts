@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { homeDir, partialsDir, computeUsage } from '../../server/storage/usage.js';
 import { SqliteUserStore } from '../../server/users/sqlite-user-store.js';
+import type { UserRecord } from '../../server/users/types.js';
 import { validateUserName } from '../../server/users/validate.js';
 import { FerryError } from '../protocol/index.js';
 import { dataDir } from '../util/paths.js';
@@ -57,7 +58,7 @@ function quotaText(bytes: number): string {
   return bytes === 0 ? 'unlimited' : formatSize(bytes);
 }
 
-/** `ferry user add|del|passwd|quota|list`: accounts of a data root. */
+/** `ferry user add|del|passwd|quota|mod|list|pending|approve|reject`: accounts of a data root. */
 export function registerUserCommand(program: Command): void {
   const user = program
     .command('user')
@@ -70,14 +71,78 @@ export function registerUserCommand(program: Command): void {
       .summary('create an account')
       .argument('<name>', "2-32 characters: lowercase letters, digits, '.', '_', '-', starting with a letter")
       .option('--quota <size>', 'space allowed, e.g. 500MiB, 1GiB, 10GB; 0 or unlimited (default)')
+      .option('--exec', "may run the server's allowed programs (ferry exec); off by default")
       .option('--password-stdin', 'read the password from standard input instead of asking twice'),
-  ).action(async (name: string, flags: RootFlag & { quota?: string; passwordStdin?: boolean }) => {
+  ).action(async (name: string, flags: RootFlag & { quota?: string; exec?: boolean; passwordStdin?: boolean }) => {
     validateUserName(name);
     const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
     const password = await newPassword(flags.passwordStdin, name);
     await withStore(flags, async (store) => {
       const record = await store.add(name, password, quota === undefined ? {} : { quota });
-      process.stdout.write(`user ${record.name} added (quota ${quotaText(record.quota)})\n`);
+      if (flags.exec) store.setExec(name, true);
+      process.stdout.write(`user ${record.name} added (quota ${quotaText(record.quota)}${flags.exec ? ', may run remote commands' : ''})\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('mod')
+      .summary("change an account's permissions")
+      .argument('<name>')
+      .option('--exec', "allow running the server's allowed programs (ferry exec)")
+      .option('--no-exec', 'deny it again'),
+  ).action(async (name: string, flags: RootFlag & { exec?: boolean }) => {
+    validateUserName(name);
+    if (flags.exec === undefined) throw new UsageError('nothing to change: pass --exec or --no-exec');
+    await withStore(flags, async (store) => {
+      store.setExec(name, flags.exec === true);
+      process.stdout.write(`${name} ${flags.exec ? 'may' : 'may not'} run remote commands\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('pending')
+      .summary('list accounts waiting for approval')
+      .option('--json', 'as JSON: name, quota, createdAt'),
+  ).action(async (flags: RootFlag & { json?: boolean }) => {
+    await withStore(flags, async (store) => {
+      const pending = store.list().filter((u) => u.status === 'pending');
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(pending.map((u) => ({ name: u.name, quota: u.quota, createdAt: u.createdAt })), null, 2)}\n`);
+        return;
+      }
+      if (pending.length === 0) {
+        process.stdout.write('no accounts are waiting for approval\n');
+        return;
+      }
+      for (const u of pending) process.stdout.write(`${u.name}  registered ${new Date(u.createdAt).toISOString()}\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('approve')
+      .summary('approve a registered account')
+      .argument('<name>')
+      .option('--quota <size>', "space allowed; default: the quota it got when it registered (the server's default quota)"),
+  ).action(async (name: string, flags: RootFlag & { quota?: string }) => {
+    validateUserName(name);
+    const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
+    await withStore(flags, async (store) => {
+      const record = pendingAccount(store, name);
+      if (quota !== undefined) store.setQuota(name, quota);
+      store.setStatus(name, 'active');
+      process.stdout.write(`${name} approved (quota ${quotaText(quota ?? record.quota)}); they can log in now\n`);
+    });
+  });
+
+  rootOption(user.command('reject').summary('refuse a registered account (deletes it)').argument('<name>')).action(async (name: string, flags: RootFlag) => {
+    validateUserName(name);
+    await withStore(flags, async (store) => {
+      pendingAccount(store, name);
+      store.remove(name);
+      process.stdout.write(`${name} rejected: the account is deleted\n`);
     });
   });
 
@@ -133,12 +198,12 @@ export function registerUserCommand(program: Command): void {
     user
       .command('list')
       .summary('list accounts with their usage')
-      .option('--json', 'as JSON: name, status, used, quota (bytes; 0 = unlimited), createdAt'),
+      .option('--json', 'as JSON: name, status, exec, used, quota (bytes; 0 = unlimited), createdAt'),
   ).action(async (flags: RootFlag & { json?: boolean }) => {
     await withStore(flags, async (store, root) => {
       const users = await Promise.all(store.list().map(async (u) => ({ ...u, used: await computeUsage(root, u.name) })));
       if (flags.json) {
-        const rows = users.map((u) => ({ name: u.name, status: u.status, used: u.used, quota: u.quota, createdAt: u.createdAt }));
+        const rows = users.map((u) => ({ name: u.name, status: u.status, exec: u.exec, used: u.used, quota: u.quota, createdAt: u.createdAt }));
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
@@ -153,4 +218,12 @@ export function registerUserCommand(program: Command): void {
       }
     });
   });
+}
+
+/** The pending account `name`: ENOENT when there is none, EINVAL when it is already active. */
+function pendingAccount(store: SqliteUserStore, name: string): UserRecord {
+  const record = store.get(name);
+  if (record === undefined) throw new FerryError('ENOENT', `no such user: ${name}`);
+  if (record.status !== 'pending') throw new FerryError('EINVAL', `${name} is not waiting for approval (it is ${record.status}); use ferry user del to delete an account`);
+  return record;
 }
