@@ -43,10 +43,13 @@ export async function runRemote(session: Session, options: RunRemoteOptions): Pr
       [FrameKind.EXEC_STDERR, 0],
     ]);
     let settled = false;
+    // onStream hands over frames and events that came before it was called, synchronously: the
+    // exit may be among them, before the unsubscribe function exists.
+    let unsubscribe: (() => void) | undefined;
     const finish = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
-      unsubscribe();
+      unsubscribe?.();
       signal?.removeEventListener('abort', onAbort);
       outcome();
     };
@@ -54,7 +57,7 @@ export async function runRemote(session: Session, options: RunRemoteOptions): Pr
       // The answer comes as exec.exit with reason 'canceled'; a cancel that races the exit is EINVAL.
       session.request('exec.cancel', { stream }, { generation }).catch(() => {});
     };
-    const unsubscribe = session.onStream(stream, {
+    const stop = session.onStream(stream, {
       frame(frame) {
         const at = expected.get(frame.kind);
         if (at === undefined) {
@@ -79,6 +82,11 @@ export async function runRemote(session: Session, options: RunRemoteOptions): Pr
         finish(() => reject(new FerryError('ENETWORK', `the connection dropped while ${options.argv[0]} ran (the server ended it): ${error.message}`)));
       },
     });
+    if (settled) {
+      stop();
+      return;
+    }
+    unsubscribe = stop;
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
