@@ -7,9 +7,12 @@ import test, { type ExecutionContext } from 'ava';
 import { runRemote, type RemoteResult } from '../src/client/exec.js';
 import { Session } from '../src/client/session.js';
 import { FerryError, FrameKind, type ErrorCode } from '../src/protocol/index.js';
+import { loadServerConfig } from '../server/config.js';
+import { createServer } from '../server/index.js';
 import { createLogger } from '../server/log.js';
 import type { ServerOptions } from '../server/options.js';
 import type { SqliteUserStore } from '../server/users/sqlite-user-store.js';
+import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { RawClient } from './helpers/raw-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -314,4 +317,87 @@ test('a session closed mid-run kills its commands: the processes are gone afterw
   client.ws.terminate();
   await eventually(() => ts.server.connections === 1, 'the server noticed the close (the fixture session stays)');
   t.true(pids.every((pid) => !alive(pid)), 'the script and its background sleep were killed with the session');
+});
+
+test('config: exec and registration from a file, flags merged field by field, bad entries refused with EINVAL', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-exec-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ferry.json');
+  await writeFile(
+    file,
+    JSON.stringify({ root: 'data', exec: { allow: ['uname', '/usr/bin/df'], timeoutMs: '10s', maxOutputBytes: '64KiB' }, registration: 'approval', maxRegistrationsPerIp: 2 }),
+  );
+  const options = loadServerConfig(file);
+  t.deepEqual(options.exec, { allow: ['uname', '/usr/bin/df'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3 });
+  t.is(options.registration, 'approval');
+  t.is(options.maxRegistrationsPerIp, 2);
+  t.deepEqual(loadServerConfig(file, { exec: { allow: ['ls'] } }).exec, { allow: ['ls'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3 }, 'a flag replaces only the list');
+  const defaults = loadServerConfig(undefined, { root: dir });
+  t.deepEqual(defaults.exec.allow, [], 'off by default');
+  t.is(defaults.registration, 'off');
+
+  const bad: unknown[] = [
+    { exec: { allow: ['bin/ls'] } },
+    { exec: { allow: ['/usr/bin/../bin/sh'] } },
+    { exec: { allow: ['-rf'] } },
+    { exec: { allow: 'uname' } },
+    { exec: { allow: [''] } },
+    { exec: { maxPerSession: 0 } },
+    { exec: { timeout: '1s' } },
+    { exec: ['uname'] },
+    { registration: 'maybe' },
+  ];
+  for (const content of bad) {
+    await writeFile(file, JSON.stringify({ root: 'data', ...(content as object) }));
+    const error = t.throws(() => loadServerConfig(file), { instanceOf: FerryError }, JSON.stringify(content));
+    t.is(error?.code, 'EINVAL', JSON.stringify(content));
+  }
+  t.throws(() => createServer({ root: dir, exec: { allow: ['./x'] } }), { instanceOf: FerryError, message: /absolute, normalised path/ });
+});
+
+test('ferry serve --exec-allow and --registration reach the server', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'ferry-exec-serve-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const child = spawnCli(['serve', '--root', root, '--port', '0', '--exec-allow', 'uname,df', '--exec-allow', '/usr/bin/env', '--registration', 'open']);
+  const done = collect(child);
+  let out = '';
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.includes('"listening"'));
+      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.once('exit', () => reject(new Error(`serve ended: ${out}`)));
+  });
+  child.kill('SIGTERM');
+  t.is((await done).code, 0);
+  t.deepEqual(listening.execAllow, ['uname', 'df', '/usr/bin/env']);
+  t.is(listening.registration, 'open');
+  const bad = await runCli(['serve', '--root', root, '--port', '0', '--exec-allow', 'bin/sh']);
+  t.is(bad.code, 2, bad.stderr);
+  t.regex(bad.stderr, /absolute, normalised path/);
+});
+
+test('ferry user add --exec and user mod --exec/--no-exec set the permission', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'ferry-exec-admin-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const user = (args: string[], input?: string) => runCli(['user', ...args, '--root', root], input === undefined ? {} : { input });
+  const execOf = async (name: string) => {
+    const listed = JSON.parse((await user(['list', '--json'])).stdout) as Array<{ name: string; exec: boolean }>;
+    return listed.find((u) => u.name === name)?.exec;
+  };
+  const added = await user(['add', 'bob', '--exec', '--password-stdin'], 'bob-secret-1\n');
+  t.is(added.code, 0, added.stderr);
+  t.regex(added.stdout, /may run remote commands/);
+  t.true(await execOf('bob'));
+  t.is((await user(['add', 'carl', '--password-stdin'], 'carl-secret-1\n')).code, 0);
+  t.false(await execOf('carl'), 'off unless asked for');
+  t.is((await user(['mod', 'carl', '--exec'])).code, 0);
+  t.true(await execOf('carl'));
+  const off = await user(['mod', 'bob', '--no-exec']);
+  t.is(off.code, 0);
+  t.regex(off.stdout, /bob may not run remote commands/);
+  t.false(await execOf('bob'));
+  t.is((await user(['mod', 'bob'])).code, 2, 'nothing to change is a usage error');
+  t.is((await user(['mod', 'nobody-here', '--exec'])).code, 4);
 });
