@@ -1,3 +1,4 @@
+import { useSyncExternalStore } from 'react';
 import { FerryError } from '../../src/protocol/errors.js';
 import type { QueueState } from '../../src/transfer/progress.js';
 
@@ -98,4 +99,9 @@ export function createQueueStore(queue: QueueSource, options: QueueStoreOptions 
       listeners.clear();
     },
   };
+}
+
+/** The sampled queue state, re-rendering at the store's rate. */
+export function useQueueState(store: QueueStore): QueueState {
+  return useSyncExternalStore(store.subscribe, store.getSnapshot);
 }

@@ -1,0 +1,150 @@
+import { useReducer, useRef } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { fitWidth, formatTime } from '../../src/cli/format.js';
+import type { JournalEndpoint, UnfinishedJournal } from '../../src/transfer/journal.js';
+import { commandById, formatKeys, matchCommand } from '../keymap.js';
+
+export interface ResumeDialogProps {
+  isActive: boolean;
+  /** From listUnfinished(), newest first. */
+  journals: readonly UnfinishedJournal[];
+  onResume: (journal: UnfinishedJournal) => void;
+  onDiscard: (journal: UnfinishedJournal) => void;
+  /** "Later": leave them all on disk and close. */
+  onClose: () => void;
+  /** Columns, border included. Default 76. */
+  width?: number;
+  /** Journals shown at once (the list scrolls). Default 4. */
+  visible?: number;
+}
+
+/** A button of the dialog: one of a journal's two, or "Later". */
+export type ResumeButton = { kind: 'resume' | 'discard'; journal: UnfinishedJournal } | { kind: 'later' };
+
+/**
+ * The buttons in focus order: Resume and Discard for each journal no other ferry is running,
+ * then Later. A journal whose process is alive (another ferry is copying it right now) gets none:
+ * resuming or deleting it under that process would copy twice or lose its record.
+ */
+export function resumeButtons(journals: readonly UnfinishedJournal[]): ResumeButton[] {
+  const buttons: ResumeButton[] = [];
+  for (const journal of journals) {
+    if (journal.active) continue;
+    buttons.push({ kind: 'resume', journal }, { kind: 'discard', journal });
+  }
+  buttons.push({ kind: 'later' });
+  return buttons;
+}
+
+/** `label:path` for a remote endpoint, the path alone for a local one (as the queue shows them). */
+export function endpointText(endpoint: JournalEndpoint): string {
+  return endpoint.kind === 'local' ? endpoint.path : `${endpoint.label}:${endpoint.path}`;
+}
+
+/** "12 done · 30 pending · 1 failed" (zeros left out but one). */
+export function journalCounts(journal: Pick<UnfinishedJournal, 'done' | 'pending' | 'failed'>): string {
+  const parts = [`${journal.done} done`];
+  if (journal.pending > 0) parts.push(`${journal.pending} pending`);
+  if (journal.failed > 0) parts.push(`${journal.failed} failed`);
+  return parts.join(' · ');
+}
+
+/** Requests listed per journal before "+ n more". */
+const REQUESTS_SHOWN = 2;
+
+/**
+ * "Resume unfinished transfers?": the journals an earlier run left (when, what was being copied
+ * where, files done / pending / failed), each with Resume and Discard, and Later for all. Tab /
+ * arrows move between buttons, Enter presses one, Esc is Later. The dialog only reports the
+ * choice; the caller resumes (resume-journal.ts) or deletes, and passes the shorter list back.
+ */
+export function ResumeDialog({ isActive, journals, onResume, onDiscard, onClose, width = 76, visible = 4 }: ResumeDialogProps) {
+  const buttons = resumeButtons(journals);
+  // A ref so keys typed faster than a render act on the focus the previous key left.
+  const focusRef = useRef(0);
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  const focus = Math.min(focusRef.current, buttons.length - 1);
+  focusRef.current = focus;
+
+  useInput(
+    (input, key) => {
+      const command = matchCommand('dialog', input, key);
+      const count = buttons.length;
+      switch (command) {
+        case 'dialog.next-field':
+          focusRef.current = (focusRef.current + 1) % count;
+          redraw();
+          break;
+        case 'dialog.prev-field':
+          focusRef.current = (focusRef.current + count - 1) % count;
+          redraw();
+          break;
+        case 'dialog.confirm': {
+          const button = buttons[focusRef.current];
+          if (button === undefined || button.kind === 'later') onClose();
+          else if (button.kind === 'resume') onResume(button.journal);
+          else onDiscard(button.journal);
+          break;
+        }
+        case 'dialog.cancel':
+          onClose();
+          break;
+      }
+    },
+    { isActive },
+  );
+
+  const inner = Math.max(20, width - 4);
+  const focused = buttons[focus];
+  const focusedJournal = focused !== undefined && focused.kind !== 'later' ? journals.indexOf(focused.journal) : -1;
+  // Scroll so the journal of the focused button is on screen.
+  const shown = Math.max(1, visible);
+  const first = Math.max(0, Math.min(focusedJournal < 0 ? journals.length - shown : focusedJournal - shown + 1, journals.length - shown));
+  const isFocused = (kind: ResumeButton['kind'], journal?: UnfinishedJournal) =>
+    isActive && focused !== undefined && focused.kind === kind && (focused.kind === 'later' || focused.journal === journal);
+  const button = (label: string, on: boolean) => <Text inverse={on}>{` ${label} `}</Text>;
+
+  return (
+    <Box flexDirection="column" width={width} borderStyle="round" borderColor="cyan" paddingX={1}>
+      <Text bold color="cyan">
+        Unfinished transfers
+      </Text>
+      <Text wrap="truncate">
+        {journals.length === 1 ? 'A copy did not finish last time.' : `${journals.length} copies did not finish last time.`} Already copied bytes are kept.
+      </Text>
+      {first > 0 ? <Text dimColor>↑ {first} more</Text> : null}
+      {journals.slice(first, first + shown).map((journal) => (
+        <Box key={journal.key} flexDirection="column" marginTop={1}>
+          <Text wrap="truncate">
+            <Text bold>{formatTime(journal.updatedAt)}</Text>
+            {'  '}
+            {journalCounts(journal)}
+          </Text>
+          {journal.requests.slice(0, REQUESTS_SHOWN).map((request) => (
+            <Text key={request.key} wrap="truncate">
+              {'  '}
+              {fitWidth(`${request.move ? 'move' : 'copy'} ${endpointText(request.source)} → ${endpointText(request.target)}`, inner - 2)}
+            </Text>
+          ))}
+          {journal.requests.length > REQUESTS_SHOWN ? <Text dimColor>{`  + ${journal.requests.length - REQUESTS_SHOWN} more`}</Text> : null}
+          {journal.active ? (
+            <Text color="yellow">{'  '}another ferry is running this copy now</Text>
+          ) : (
+            <Text>
+              {'  '}
+              {button('Resume', isFocused('resume', journal))} {button('Discard', isFocused('discard', journal))}
+            </Text>
+          )}
+        </Box>
+      ))}
+      {first + shown < journals.length ? <Text dimColor>↓ {journals.length - first - shown} more</Text> : null}
+      <Box marginTop={1}>
+        {button('Later', isFocused('later'))}
+        <Text dimColor>
+          {'  '}
+          {formatKeys(commandById('dialog.next-field'))} choose · {formatKeys(commandById('dialog.confirm'))} press · {formatKeys(commandById('dialog.cancel'))} later
+        </Text>
+      </Box>
+    </Box>
+  );
+}
