@@ -27,12 +27,15 @@ const LISTING: Entry[] = [
   { name: 'link-to-dir', type: 'symlink', size: 0, mtime: 0, mode: 0o777, target: 'dir' },
 ];
 
+let lastTicket = 0;
+const ticket = () => ++lastTicket;
+
 function apply(state: PaneState, ...actions: PaneAction[]): PaneState {
   return actions.reduce(reducePane, state);
 }
 
 function loaded(entries: Entry[] = LISTING, options: { atRoot?: boolean; height?: number; path?: string } = {}): PaneState {
-  const started = reducePane(initialPane('/home', { height: options.height ?? 5 }), { type: 'list-start', path: options.path ?? '/home' });
+  const started = reducePane(initialPane('/home', { height: options.height ?? 5 }), { type: 'list-start', path: options.path ?? '/home', ticket: ticket() });
   return reducePane(started, { type: 'list-done', ticket: started.ticket, path: options.path ?? '/home', atRoot: options.atRoot ?? false, entries });
 }
 
@@ -52,9 +55,9 @@ test('at a root there is no ..', (t) => {
 
 test('a stale listing (older ticket) is dropped', (t) => {
   let state = initialPane('/a');
-  state = reducePane(state, { type: 'list-start', path: '/a' });
+  state = reducePane(state, { type: 'list-start', path: '/a', ticket: ticket() });
   const first = state.ticket;
-  state = reducePane(state, { type: 'list-start', path: '/b' });
+  state = reducePane(state, { type: 'list-start', path: '/b', ticket: ticket() });
   const second = state.ticket;
   state = reducePane(state, { type: 'list-done', ticket: second, path: '/b', atRoot: false, entries: [file('new')] });
   const after = reducePane(state, { type: 'list-done', ticket: first, path: '/a', atRoot: false, entries: [file('old')] });
@@ -66,7 +69,7 @@ test('a stale listing (older ticket) is dropped', (t) => {
 
 test('a failed listing keeps the old entries and says why', (t) => {
   let state = loaded();
-  state = reducePane(state, { type: 'list-start', path: '/nope' });
+  state = reducePane(state, { type: 'list-start', path: '/nope', ticket: ticket() });
   state = reducePane(state, { type: 'list-failed', ticket: state.ticket, message: 'no such file or directory (ENOENT)' });
   t.is(state.error, 'no such file or directory (ENOENT)');
   t.is(state.path, '/home');
@@ -201,17 +204,17 @@ test('. shows hidden files and hides them again', (t) => {
 test('a reread keeps the cursor on the same name and the marks that still exist; a new directory starts clean', (t) => {
   let state = apply(loaded(), { type: 'select-name', name: 'b.txt' }, { type: 'toggle-mark' }, { type: 'select-name', name: 'c.log' }, { type: 'toggle-mark' });
   t.is(state.marks.size, 2);
-  state = apply(state, { type: 'select-name', name: 'b.txt' }, { type: 'filter-set', text: 'b' }, { type: 'list-start', path: '/home' });
+  state = apply(state, { type: 'select-name', name: 'b.txt' }, { type: 'filter-set', text: 'b' }, { type: 'list-start', path: '/home', ticket: ticket() });
   state = reducePane(state, { type: 'list-done', ticket: state.ticket, path: '/home', atRoot: false, entries: LISTING.filter((e) => e.name !== 'c.log').concat(file('aa.txt')) });
   t.is(currentEntry(state)?.name, 'b.txt');
   t.deepEqual([...state.marks], ['b.txt']);
   t.is(state.filter, 'b', 'the filter stays on a reread');
-  state = reducePane(state, { type: 'list-start', path: '/home/zeta' });
+  state = reducePane(state, { type: 'list-start', path: '/home/zeta', ticket: ticket() });
   state = reducePane(state, { type: 'list-done', ticket: state.ticket, path: '/home/zeta', atRoot: false, entries: [file('x')] });
   t.is(state.marks.size, 0);
   t.is(state.filter, null);
   t.is(state.cursor, 0);
-  state = reducePane(state, { type: 'list-start', path: '/home' });
+  state = reducePane(state, { type: 'list-start', path: '/home', ticket: ticket() });
   state = reducePane(state, { type: 'list-done', ticket: state.ticket, path: '/home', atRoot: false, entries: LISTING, select: 'zeta' });
   t.is(currentEntry(state)?.name, 'zeta', 'going up lands on the directory we came from');
 });

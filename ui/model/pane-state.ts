@@ -37,7 +37,7 @@ export interface PaneState {
   filter: string | null;
   sort: SortMode;
   showHidden: boolean;
-  /** Bumped by each listing request; only the answer with the current ticket is applied. */
+  /** The ticket of the latest listing request; only the answer with this ticket is applied. */
   ticket: number;
   /** A listing is in flight. */
   loading: boolean;
@@ -50,8 +50,11 @@ export interface PaneState {
 export type Motion = 'up' | 'down' | 'page-up' | 'page-down' | 'home' | 'end';
 
 export type PaneAction =
-  /** A listing of `path` starts: bumps the ticket (read it from the new state). */
-  | { type: 'list-start'; path: string }
+  /**
+   * A listing of `path` starts under `ticket` (unique across panes, so an answer finds its pane
+   * even after the panes were swapped).
+   */
+  | { type: 'list-start'; path: string; ticket: number }
   /**
    * The listing for `ticket` arrived. `select` puts the cursor on that name (the directory we came
    * from); otherwise, for a reread of the same path, the cursor stays on the same name.
@@ -173,7 +176,7 @@ function withView(state: PaneState, changes: Partial<PaneState>): PaneState {
 export function reducePane(state: PaneState, action: PaneAction): PaneState {
   switch (action.type) {
     case 'list-start':
-      return { ...state, ticket: state.ticket + 1, loading: true };
+      return { ...state, ticket: action.ticket, loading: true };
     case 'list-done': {
       if (action.ticket !== state.ticket) return state;
       const samePath = action.path === state.path;
