@@ -1,9 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { Text } from 'ink';
 import { isTextInput, matchKey, type KeyPress } from '../keymap.js';
-import { useKeypress } from '../use-keypress.js';
 
-/** The text and where the cursor stands in it (0 = before the first character). */
+/** The text and where the cursor stands in it, in characters (0 = before the first one). */
 export interface TextEditState {
   value: string;
   cursor: number;
@@ -24,7 +23,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/gu;
  * Applies one key press to a field: the keymap's text commands (dialog.left, dialog.right,
  * dialog.home, dialog.end, dialog.backspace, dialog.delete, dialog.clear) and typed or pasted
  * text. Returns the new state, or undefined when the key is none of those (Enter, Tab, Esc, the
- * arrows up/down…), so the dialog around the field may give it a meaning.
+ * arrows up/down…), so the dialog may give it its own meaning.
  */
 export function editText(state: TextEditState, key: KeyPress, options: TextEditOptions = {}): TextEditState | undefined {
   // Characters, not UTF-16 units: the cursor never splits a surrogate pair.
@@ -54,10 +53,48 @@ export function editText(state: TextEditState, key: KeyPress, options: TextEditO
   return join([...chars.slice(0, cursor), ...typed, ...chars.slice(cursor)], cursor + typed.length);
 }
 
-export interface TextFieldProps extends TextEditOptions {
+/** The state of one field for a dialog with a single input (see useTextField). */
+export interface TextFieldHandle {
+  /** What to render: `<TextField {...field.view} isActive … />`. */
+  view: TextEditState;
+  /** The latest state, including keys handled since the last render. */
+  current(): TextEditState;
+  /** Feeds a key press; true when the field used it (then the dialog should not). */
+  handle(key: KeyPress): boolean;
+  /** Replaces the value (the cursor goes to its end). */
+  set(value: string): void;
+}
+
+/**
+ * Field state for a dialog's one key handler. Keys are applied to the latest state held in a ref,
+ * not to the last render: several keys can arrive between two renders (a paste, keys typed while
+ * busy), and an Enter right after typing must submit what was typed.
+ */
+export function useTextField(initial = '', options: TextEditOptions = {}): TextFieldHandle {
+  const live = useRef<TextEditState>({ value: initial, cursor: [...initial].length });
+  const [view, setView] = useState(live.current);
+  return {
+    view,
+    current: () => live.current,
+    handle(key) {
+      const next = editText(live.current, key, options);
+      if (!next) return false;
+      live.current = next;
+      setView(next);
+      return true;
+    },
+    set(value) {
+      live.current = { value, cursor: [...value].length };
+      setView(live.current);
+    },
+  };
+}
+
+export interface TextFieldProps {
   value: string;
-  onChange: (value: string) => void;
-  /** The field has the focus: it takes editing keys and shows its cursor. */
+  /** Where the cursor is, in characters. Default: after the last one. */
+  cursor?: number;
+  /** The field has the focus: its cursor is shown. */
   isActive: boolean;
   /** Show every character as this one (password fields), e.g. '•'. */
   mask?: string;
@@ -68,42 +105,17 @@ export interface TextFieldProps extends TextEditOptions {
 }
 
 /**
- * A single-line text input, controlled by its parent (`value` / `onChange`). It handles only the
- * keymap's text commands and typed text (see editText); Enter, Tab, Esc, Space on a checkbox and
- * the arrows up/down are the dialog's, which asks the keymap for them. The rendered text is always
- * `width` columns wide, so a form does not shift while typing.
+ * A single-line text input as it looks: the value (or its mask), the cursor when focused, and
+ * always exactly `width` columns so a form does not shift while typing. It takes no keys itself:
+ * the dialog's one handler feeds them through editText (or useTextField), so no key is lost or
+ * applied to the wrong field when several arrive before React re-renders.
  */
-export function TextField({ value, onChange, isActive, mask, placeholder, width = 30, maxLength, accept }: TextFieldProps) {
-  const [cursor, setCursor] = useState([...value].length);
-  // Key presses can arrive faster than React re-renders (a test writing to stdin twice in a row,
-  // keys queued while busy): each edit starts from the previous edit, not from the last props.
-  const live = useRef<TextEditState>({ value, cursor: [...value].length });
-
-  useEffect(() => {
-    // A value set from outside (a recent host filling the form) puts the cursor at its end.
-    if (value !== live.current.value) {
-      live.current = { value, cursor: [...value].length };
-      setCursor(live.current.cursor);
-    }
-  }, [value]);
-
-  useKeypress(
-    (key) => {
-      const next = editText(live.current, key, { ...(maxLength === undefined ? {} : { maxLength }), ...(accept ? { accept } : {}) });
-      if (!next) return;
-      const changed = next.value !== live.current.value;
-      live.current = next;
-      setCursor(next.cursor);
-      if (changed) onChange(next.value);
-    },
-    { isActive },
-  );
-
+export function TextField({ value, cursor, isActive, mask, placeholder, width = 30 }: TextFieldProps) {
   const chars = [...value];
   if (chars.length === 0 && !isActive && placeholder) return <Text dimColor>{fit([...placeholder], width)}</Text>;
   const shown = mask === undefined ? chars : chars.map(() => mask);
   if (!isActive) return <Text>{fit(shown.slice(0, width), width)}</Text>;
-  const at = Math.min(cursor, chars.length);
+  const at = Math.min(Math.max(cursor ?? chars.length, 0), chars.length);
   // One column is kept for the cursor after the last character.
   const start = Math.max(0, at - width + 1);
   const visible = shown.slice(start, start + width);

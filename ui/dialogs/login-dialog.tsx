@@ -1,0 +1,296 @@
+import { useEffect, useRef, useState } from 'react';
+import { Box, Text } from 'ink';
+import type { HostEntry } from '../../src/credentials/host-book.js';
+import { keychainAccount, type KeychainStatus } from '../../src/credentials/keychain.js';
+import { DEFAULT_PORT, FerryError } from '../../src/protocol/index.js';
+import { editText, TextField, type TextEditOptions } from '../components/text-field.js';
+import { commandById, formatKey, matchKey, type CommandId } from '../keymap.js';
+import { useKeypress } from '../use-keypress.js';
+
+/** What the dialog hands to connectWithCredentials. An empty password means "the saved one". */
+export interface LoginValues {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  save: boolean;
+}
+
+export interface LoginDialogProps {
+  isActive: boolean;
+  /** Most recent first; the first one fills the form when there is no `initial`. */
+  recent: HostEntry[];
+  bookmarks: HostEntry[];
+  initial?: { host: string; port: number; user: string };
+  /** Whether passwords can be saved; undefined while that is still being found out. */
+  keychain: KeychainStatus | undefined;
+  /** A login is under way: fields are locked, only Esc (onCancel) still works. */
+  busy?: boolean;
+  /** While busy: the position in the server's queue for a session slot (1 = next). */
+  queuePosition?: number;
+  /** The last failure, as one readable line (see formatLoginError). */
+  error?: string;
+  onSubmit: (values: LoginValues) => void;
+  onCancel: () => void;
+  /** Columns, border included. Default 64. */
+  width?: number;
+  /** Host rows shown at once (the list scrolls). Default 6. */
+  listRows?: number;
+}
+
+type TextFieldName = 'host' | 'port' | 'user' | 'password';
+/** A focus stop: a text field, the checkbox, or the n-th host row (recent first, then bookmarks). */
+export type LoginFocus = TextFieldName | 'save' | `row:${number}`;
+
+interface FormState {
+  host: string;
+  port: string;
+  user: string;
+  password: string;
+  /** The cursor of each text field, in characters. */
+  cursors: Record<TextFieldName, number>;
+  save: boolean;
+  focus: LoginFocus;
+  /** A problem found before submitting ("the port must be …"); cleared by the next edit. */
+  problem?: string;
+  /** Nothing typed or picked yet: a late `recent` list may still fill the form. */
+  pristine: boolean;
+}
+
+/** The focus stops in Tab order. The checkbox is left out while saving is impossible. */
+export function focusStops(rowCount: number, canSave: boolean): LoginFocus[] {
+  const stops: LoginFocus[] = ['host', 'port', 'user', 'password'];
+  if (canSave) stops.push('save');
+  for (let i = 0; i < rowCount; i++) stops.push(`row:${i}`);
+  return stops;
+}
+
+/**
+ * Checks the form before it is sent: a host, a port in 1–65535, a user, and a password unless
+ * one may be saved. Returns the values or the first problem as a sentence.
+ */
+export function validateLogin(form: { host: string; port: string; user: string; password: string; save: boolean }, canUseSaved: boolean): LoginValues | string {
+  const host = form.host.trim();
+  const user = form.user.trim();
+  if (host === '') return 'enter the host name of the server';
+  const port = Number(form.port);
+  if (form.port === '' || !Number.isInteger(port) || port < 1 || port > 65_535) return 'the port must be a number from 1 to 65535';
+  if (user === '') return 'enter your user name';
+  if (form.password === '' && !canUseSaved) return 'enter the password (there is no keychain to take a saved one from)';
+  return { host, port, user, password: form.password, save: form.save };
+}
+
+/** One line for the dialog's error slot: "invalid user name or password (EAUTH)". */
+export function formatLoginError(error: unknown): string {
+  if (error instanceof FerryError) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function initialForm(props: Pick<LoginDialogProps, 'initial' | 'recent'>): FormState {
+  const from = props.initial ?? props.recent[0];
+  const host = from?.host ?? '';
+  const user = from?.user ?? '';
+  const port = String(from?.port ?? DEFAULT_PORT);
+  return {
+    host,
+    port,
+    user,
+    password: '',
+    cursors: { host: [...host].length, port: port.length, user: [...user].length, password: 0 },
+    save: false,
+    focus: host === '' ? 'host' : user === '' ? 'user' : 'password',
+    pristine: true,
+  };
+}
+
+const FIELD_OPTIONS: Record<TextFieldName, TextEditOptions> = {
+  host: { maxLength: 255 },
+  port: { accept: (char) => char >= '0' && char <= '9', maxLength: 5 },
+  user: { maxLength: 255 },
+  password: { maxLength: 1024 },
+};
+
+const isTextField = (focus: LoginFocus): focus is TextFieldName => focus === 'host' || focus === 'port' || focus === 'user' || focus === 'password';
+
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+/**
+ * The login dialog: host, port, user, password (masked) and "save password", with the recent
+ * hosts and bookmarks listed below. Tab / Shift-Tab (and the arrows) go from field to field and
+ * on through the host rows; Enter or Space on a row fills the form from it and moves to the
+ * password, which may stay empty to use the saved one. Enter elsewhere submits, Esc cancels.
+ * When the keychain is unavailable the checkbox is disabled and a note says why, plainly.
+ */
+export function LoginDialog(props: LoginDialogProps) {
+  const { isActive, recent, bookmarks, keychain, busy = false, queuePosition, error, onSubmit, onCancel, width = 64, listRows = 6 } = props;
+  const rows = [...recent, ...bookmarks];
+  const canSave = keychain?.available === true;
+  const stops = focusStops(rows.length, canSave);
+
+  const [form, setForm] = useState<FormState>(() => initialForm(props));
+  // Key presses can come faster than renders; every handler works on the latest form.
+  const live = useRef(form);
+  const update = (change: (current: FormState) => FormState) => {
+    live.current = change(live.current);
+    setForm(live.current);
+  };
+
+  // The App may load the host list after opening the dialog: fill the form if untouched.
+  const firstRecent = recent[0];
+  useEffect(() => {
+    if (live.current.pristine && props.initial === undefined && firstRecent !== undefined) {
+      const next = initialForm({ recent: [firstRecent] });
+      if (next.host !== live.current.host || next.user !== live.current.user) update(() => next);
+    }
+  }, [firstRecent?.host, firstRecent?.port, firstRecent?.user]);
+
+  // A stop that went away (the checkbox got disabled, the list got shorter) hands focus to the
+  // password field.
+  const focusOf = (state: FormState): LoginFocus => (stops.includes(state.focus) ? state.focus : 'password');
+  const focus = focusOf(form);
+
+  const pick = (index: number) => {
+    const entry = rows[index];
+    if (!entry) return;
+    const port = String(entry.port);
+    update((current) => ({
+      ...current,
+      host: entry.host,
+      port,
+      user: entry.user,
+      password: '',
+      cursors: { host: [...entry.host].length, port: port.length, user: [...entry.user].length, password: 0 },
+      focus: 'password',
+      problem: undefined,
+      pristine: false,
+    }));
+  };
+
+  useKeypress(
+    (key) => {
+      const command = matchKey('dialog', key);
+      if (command === 'dialog.cancel') return onCancel();
+      if (busy) return;
+      const current = live.current;
+      const now = focusOf(current);
+      // The focused field edits first: one handler for the whole dialog, working on the latest
+      // state, so keys arriving between renders land in the field that had the focus for them.
+      if (isTextField(now)) {
+        const edited = editText({ value: current[now], cursor: current.cursors[now] }, key, FIELD_OPTIONS[now]);
+        if (edited) {
+          const changed = edited.value !== current[now];
+          return update((state) => ({
+            ...state,
+            [now]: edited.value,
+            cursors: { ...state.cursors, [now]: edited.cursor },
+            ...(changed ? { problem: undefined, pristine: false } : {}),
+          }));
+        }
+      }
+      const row = now.startsWith('row:') ? Number(now.slice(4)) : undefined;
+      const move = (delta: number) => {
+        const at = stops.indexOf(now);
+        update((state) => ({ ...state, focus: stops[(at + delta + stops.length) % stops.length]! }));
+      };
+      switch (command) {
+        case 'dialog.next-field':
+          return move(1);
+        case 'dialog.prev-field':
+          return move(-1);
+        case 'dialog.toggle':
+          if (row !== undefined) return pick(row);
+          if (now === 'save') update((state) => ({ ...state, save: !state.save, pristine: false }));
+          return;
+        case 'dialog.confirm': {
+          if (row !== undefined) return pick(row);
+          const checked = validateLogin(current, keychain?.available !== false);
+          if (typeof checked === 'string') return update((state) => ({ ...state, problem: checked }));
+          return onSubmit({ ...checked, save: checked.save && canSave });
+        }
+      }
+    },
+    { isActive },
+  );
+
+  const inner = width - 4;
+  const label = 10;
+  const fieldWidth = Math.max(8, inner - label - 2);
+  const fieldActive = (field: TextFieldName) => isActive && !busy && focus === field;
+  const field = (name: TextFieldName, title: string, extra: { mask?: string; width?: number; placeholder?: string } = {}) => (
+    <Box>
+      <Text bold={focus === name}>{title.padEnd(label)}</Text>
+      <Text dimColor>[</Text>
+      <TextField value={form[name]} cursor={form.cursors[name]} isActive={fieldActive(name)} width={extra.width ?? fieldWidth} {...extra} />
+      <Text dimColor>]</Text>
+    </Box>
+  );
+
+  // A window of the host rows around the focused one.
+  const focusedRow = focus.startsWith('row:') ? Number(focus.slice(4)) : 0;
+  const first = Math.min(Math.max(0, focusedRow - listRows + 1), Math.max(0, rows.length - listRows));
+  const shown = rows.slice(first, first + listRows).map((entry, i) => ({ entry, index: first + i }));
+  const rowText = (entry: HostEntry) => (entry.name ? `${entry.name}  ${keychainAccount(entry)}` : keychainAccount(entry));
+
+  // The first key of each command keeps the hint on one line; F1 lists them all.
+  const keyHint = (id: CommandId) => formatKey(commandById(id).keys[0]!);
+  const where = keychainAccount({ host: form.host.trim() || '?', port: Number(form.port) || DEFAULT_PORT, user: form.user.trim() || '?' });
+
+  return (
+    <Box flexDirection="column" width={width} borderStyle="round" paddingX={1}>
+      <Text bold>Connect to a ferry server</Text>
+      <Text> </Text>
+      {field('host', 'Host')}
+      {field('port', 'Port', { width: 6 })}
+      {field('user', 'User')}
+      {field('password', 'Password', { mask: '•', ...(keychain?.available ? { placeholder: 'empty: use the saved password' } : {}) })}
+      <Text inverse={isActive && !busy && focus === 'save'} dimColor={!canSave}>
+        {canSave ? (form.save ? '[x]' : '[ ]') : '[-]'} Save password in the keychain
+      </Text>
+      {keychain === undefined && <Text dimColor>checking the keychain…</Text>}
+      {keychain?.available === false && (
+        <Text color="yellow" wrap="wrap">
+          Passwords cannot be saved: {keychain.reason}. The password is used for this login only and is not stored anywhere.
+        </Text>
+      )}
+      {rows.length > 0 && <Text> </Text>}
+      {shown.map(({ entry, index }) => {
+        const heading = index === 0 && recent.length > 0 ? 'Recent' : index === recent.length ? 'Bookmarks' : undefined;
+        const focused = focus === `row:${index}`;
+        return (
+          <Box key={`${index}:${rowText(entry)}`} flexDirection="column">
+            {heading && <Text dimColor>{heading}</Text>}
+            <Text inverse={isActive && !busy && focused} wrap="truncate">
+              {focused ? '> ' : '  '}
+              {rowText(entry)}
+            </Text>
+          </Box>
+        );
+      })}
+      {rows.length > listRows && (
+        <Text dimColor>
+          {first + 1}–{first + shown.length} of {rows.length}
+        </Text>
+      )}
+      <Text> </Text>
+      {busy && (
+        <Text color="cyan" wrap="wrap">
+          connecting to {where}…{queuePosition !== undefined ? ` waiting for a free session slot (${ordinal(queuePosition)} in line)` : ''}
+        </Text>
+      )}
+      {!busy && form.problem !== undefined && <Text color="yellow">{form.problem}</Text>}
+      {!busy && form.problem === undefined && error !== undefined && error !== '' && (
+        <Text color="red" wrap="wrap">
+          {error}
+        </Text>
+      )}
+      <Text dimColor wrap="truncate">
+        {keyHint('dialog.confirm')} {focus.startsWith('row:') ? 'use this host' : 'connect'} · {keyHint('dialog.next-field')} next ·{' '}
+        {keyHint('dialog.prev-field')} back · {keyHint('dialog.cancel')} cancel
+      </Text>
+    </Box>
+  );
+}
