@@ -319,6 +319,27 @@ test('a session closed mid-run kills its commands: the processes are gone afterw
   t.true(pids.every((pid) => !alive(pid)), 'the script and its background sleep were killed with the session');
 });
 
+test('a server shutting down kills the commands of its sessions', async (t) => {
+  const { ts, session, scripts } = await setup(t);
+  let out = '';
+  let gotPids!: () => void;
+  const started = new Promise<void>((resolve) => (gotPids = resolve));
+  const running = runRemote(session, {
+    argv: [scripts.sleeper!],
+    onStdout: (data) => {
+      out += data.toString();
+      if (out.trim().split('\n').length === 2) gotPids();
+    },
+  });
+  running.catch(() => {});
+  await started;
+  const pids = out.trim().split('\n').map(Number);
+  t.true(pids.every(alive));
+  await ts.server.close();
+  t.true(pids.every((pid) => !alive(pid)), 'gone by the time close() resolves');
+  await t.throwsAsync(running, { instanceOf: FerryError });
+});
+
 test('config: exec and registration from a file, flags merged field by field, bad entries refused with EINVAL', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-exec-config-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -60,6 +60,8 @@ export class ExecRun {
   #graceTimer: NodeJS.Timeout | undefined;
   #exited = false;
   #started = false;
+  /** The process ended and its pipes closed (maybe before start()). */
+  #closed: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   #resolveDone!: () => void;
 
   private constructor(id: number, child: ChildProcess, spec: ExecSpec, ctx: ExecRunContext) {
@@ -68,6 +70,24 @@ export class ExecRun {
     this.#spec = spec;
     this.#ctx = ctx;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    // Listening from the start: a program may end before start() (its output waits in the pipes).
+    child.on('error', (error) => this.#ctx.log.warn({ err: error, stream: this.id }, 'exec process error'));
+    child.once('exit', () => {
+      // The program is done; whatever it left running in its group goes with it.
+      this.#killGroup();
+      this.#exited = true;
+      clearTimeout(this.#timer);
+      this.#graceTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, PIPE_GRACE_MS);
+      this.#graceTimer.unref();
+    });
+    child.once('close', (code, signal) => {
+      // exec.exit must follow the reply and every frame, so it waits for start().
+      this.#closed = { code, signal };
+      if (this.#started) this.#onClose(code, signal);
+    });
   }
 
   /** The process id (for logs and tests). */
@@ -112,33 +132,36 @@ export class ExecRun {
     if (this.#started) return;
     this.#started = true;
     const child = this.#child;
-    child.on('error', (error) => this.#ctx.log.warn({ err: error, stream: this.id }, 'exec process error'));
     this.#pipe(child.stdout!, 'stdout');
     this.#pipe(child.stderr!, 'stderr');
-    child.once('exit', () => {
-      this.#exited = true;
-      // The program is done; whatever it left running in its group goes with it.
-      this.#killGroup();
-      this.#graceTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, PIPE_GRACE_MS);
-      this.#graceTimer.unref();
-    });
-    child.once('close', (code, signal) => this.#onClose(code, signal));
-    this.#timer = setTimeout(() => this.kill('timeout'), this.#spec.timeoutMs);
-    this.#timer.unref();
+    if (this.#closed) {
+      this.#onClose(this.#closed.code, this.#closed.signal);
+      return;
+    }
+    if (!this.#exited) {
+      this.#timer = setTimeout(() => this.kill('timeout'), this.#spec.timeoutMs);
+      this.#timer.unref();
+    }
   }
 
-  /** Kills the process group; the first reason given is the one reported. */
+  /**
+   * Kills the process group; the first reason given is the one reported. Once the program has
+   * exited by itself nothing is killed any more (its group went with it), and only a cut of the
+   * output still left in the pipes is worth reporting.
+   */
   kill(reason: ExecEndReason): void {
+    if (this.#exited) {
+      if (reason === 'output-limit') this.#reason ??= reason;
+      return;
+    }
     this.#reason ??= reason;
     this.#killGroup();
   }
 
   #killGroup(): void {
     const pid = this.#child.pid;
-    if (pid === undefined) return;
+    // After the exit the group id may no longer be ours to signal.
+    if (pid === undefined || this.#exited) return;
     try {
       process.kill(-pid, 'SIGKILL');
     } catch (error) {
@@ -146,14 +169,17 @@ export class ExecRun {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') this.#ctx.log.warn({ err: error, pid }, 'could not kill a remote command');
     }
     // The group kill misses nothing but a leader that already left its group; this covers it.
-    if (!this.#exited) this.#child.kill('SIGKILL');
+    this.#child.kill('SIGKILL');
   }
 
   #pipe(stream: Readable, kind: 'stdout' | 'stderr'): void {
     const frameKind = kind === 'stdout' ? FrameKind.EXEC_STDOUT : FrameKind.EXEC_STDERR;
     stream.on('data', (chunk: Buffer) => {
-      if (this.#reason === 'output-limit') return;
-      const room = this.#spec.maxOutputBytes - this.#outputBytes;
+      const room = Math.max(0, this.#spec.maxOutputBytes - this.#outputBytes);
+      if (room === 0) {
+        if (chunk.length > 0) this.kill('output-limit');
+        return;
+      }
       const data = chunk.length > room ? chunk.subarray(0, room) : chunk;
       if (data.length > 0) {
         const frame = encodeFrame({ kind: frameKind, stream: this.id, offset: this.#offsets[kind] }, data);
@@ -163,7 +189,11 @@ export class ExecRun {
         stream.pause();
         this.#ctx.sendFrame(frame).then(
           () => stream.resume(),
-          () => this.kill('canceled'),
+          () => {
+            // The socket is gone: end the program and drain its pipes so the run can finish.
+            this.kill('canceled');
+            stream.resume();
+          },
         );
       }
       if (chunk.length > room) this.kill('output-limit');
