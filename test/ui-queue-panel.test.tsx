@@ -7,6 +7,7 @@ import { columnsFor, jobDetail, jobLine, percentText, totalsLine } from '../ui/q
 import { firstUnfinished, jobRows } from '../ui/queue/job-rows.js';
 import { QueuePanel, type QueuePanelProps } from '../ui/queue/queue-panel.js';
 import { INITIAL_QUEUE_VIEW, moveQueueView, settleQueueView } from '../ui/queue/queue-view.js';
+import { textWidth } from '../ui/model/text-width.js';
 import { KEYS, mounted, until } from './helpers/ink-wait.js';
 
 const MiB = 1024 * 1024;
@@ -97,6 +98,16 @@ test('at full terminal width the rows also show speed and ETA; a narrow panel dr
   t.regex(line, /running/);
   t.notRegex(line, /MiB/);
   for (const frameLine of narrow.lastFrame()!.split('\n')) t.true([...frameLine].length <= 50, frameLine);
+});
+
+test('wide characters in names keep the columns: every line is exactly the panel wide', (t) => {
+  const state = fold([file(1, '報告書-最終版-2024年度.pdf', 10 * MiB), file(2, 'plain.txt', 10 * MiB), { type: 'job-started', at: 0, id: 1, attempt: 1 }]);
+  const { lastFrame, unmount } = render(<QueuePanel {...props(state, { width: 90 })} />);
+  t.teardown(unmount);
+  const lines = lastFrame()!.split('\n');
+  for (const line of lines) t.is(textWidth(line), 90, line);
+  const percentAt = (name: string) => textWidth(lineOf(lastFrame()!, name).split('%')[0]!);
+  t.is(percentAt('報告書'), percentAt('plain.txt'), 'the percent column lines up');
 });
 
 test('the selected job shows its route and its whole error on the detail line', (t) => {
@@ -199,8 +210,8 @@ test('cursor: follows the work, then up/down select; retry only on a failed job,
   stdin.write(KEYS.down);
   stdin.write(KEYS.up);
   await until(() => lineOf(lastFrame()!, 'waiting.bin').startsWith('│ › '), 'the cursor on row 4');
-  stdin.write('c');
-  await until(() => canceled.length === 2, 'the second cancel');
+  stdin.write(KEYS.delete);
+  await until(() => canceled.length === 2, 'the second cancel, with the Delete key');
   t.deepEqual(canceled, [1, 4]);
 
   stdin.write(KEYS.escape);

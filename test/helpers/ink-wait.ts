@@ -15,6 +15,8 @@ export const KEYS = {
   space: ' ',
   pageUp: '\u001B[5~',
   pageDown: '\u001B[6~',
+  delete: '\u001B[3~',
+  insert: '\u001B[2~',
 } as const;
 
 /** Resolves once `check()` is true; rejects after `timeoutMs` (default 3 s) naming `what`. */

@@ -1,11 +1,14 @@
 import { useReducer, useRef } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { fitWidth, formatSize, formatTime } from '../../src/cli/format.js';
+import { Text } from 'ink';
+import { formatSize, formatTime } from '../../src/cli/format.js';
 import { sameMtime } from '../../src/transfer/conflict.js';
 import type { Entry } from '../../src/protocol/index.js';
 import type { ConflictDecision, JobInfo, ResolvedPolicy } from '../../src/transfer/types.js';
-import { commandById, formatKeys, matchCommand, type CommandId } from '../keymap.js';
+import { DialogFrame, DialogLine, useDialogColors } from '../components/dialog-frame.js';
+import { commandById, formatKeys, matchKey, type CommandId } from '../keymap.js';
+import { fitColumns, textWidth } from '../model/text-width.js';
 import { policiesFor } from '../queue/conflict-bridge.js';
+import { useKeypress } from '../use-keypress.js';
 
 export interface ConflictDialogProps {
   isActive: boolean;
@@ -93,11 +96,31 @@ function sizeText(entry: Entry): string {
   return entry.size < 1024 ? exact : `${formatSize(entry.size)} (${exact})`;
 }
 
+/** Packs button labels into lines of at most `width` columns, in order. */
+export function packButtons(labels: readonly string[], width: number, gap = 2): number[][] {
+  const lines: number[][] = [];
+  let line: number[] = [];
+  let used = 0;
+  labels.forEach((label, i) => {
+    const w = textWidth(label);
+    if (line.length > 0 && used + gap + w > width) {
+      lines.push(line);
+      line = [];
+      used = 0;
+    }
+    used += (line.length > 0 ? gap : 0) + w;
+    line.push(i);
+  });
+  if (line.length > 0) lines.push(line);
+  return lines;
+}
+
 /**
- * The file-exists dialog (mc's "File exists"): the source and the target side by side (size,
- * time), then the choices — overwrite, resume (only when `canResume`), skip, rename, overwrite if
- * newer, overwrite if the size differs — each on its key (conflict.*) or picked with Tab and
- * Enter, and an "apply to all" toggle for the rest of the copy. Esc skips this file.
+ * The file-exists dialog (mc's "File exists", red): the target's path, the source and the
+ * target (size, time) and how they compare, then the choices — overwrite, resume (only when
+ * `canResume`), skip, rename, overwrite if newer, overwrite if the size differs — each on its key
+ * (conflict.*) or picked with Tab and Enter, and an "apply to all" box for the rest of the copy.
+ * Esc skips this file.
  */
 export function ConflictDialog({ isActive, job, source, target, canResume, onDecide, width = 72 }: ConflictDialogProps) {
   const choices = conflictChoices(target, canResume);
@@ -106,9 +129,9 @@ export function ConflictDialog({ isActive, job, source, target, canResume, onDec
   const stateRef = useRef<DialogState>({ focus: 0, applyToAll: false });
   const [, redraw] = useReducer((n: number) => n + 1, 0);
 
-  useInput(
-    (input, key) => {
-      const command = matchCommand(['conflict', 'dialog'], input, key);
+  useKeypress(
+    (key) => {
+      const command = matchKey(['conflict', 'dialog'], key);
       if (command === undefined) return;
       const { state, decision } = conflictDialogStep(stateRef.current, command, choices);
       if (decision !== undefined) return onDecide(decision);
@@ -121,41 +144,48 @@ export function ConflictDialog({ isActive, job, source, target, canResume, onDec
   );
   const { focus, applyToAll } = stateRef.current;
 
-  const inner = Math.max(20, width - 4);
+  const inner = Math.max(20, width - 2);
+  const text = inner - 2;
   const what = target.type === 'dir' ? 'A directory is in the way of' : 'The target already exists:';
-  const row = (label: string, entry: Entry) => (
-    <Text wrap="truncate">
-      <Text bold>{label.padEnd(8)}</Text>
-      {sizeText(entry).padEnd(24)} {formatTime(entry.mtime)}
-    </Text>
-  );
+  const row = (label: string, entry: Entry) => ` ${label.padEnd(8)}${sizeText(entry).padEnd(26)} ${formatTime(entry.mtime)}`;
+  const labels = choices.map((choice) => `[ ${choice.label} (${formatKeys(commandById(choice.command))}) ]`);
 
   return (
-    <Box flexDirection="column" width={width} borderStyle="double" borderColor="yellow" paddingX={1}>
-      <Text bold color="yellow">
-        File exists
-      </Text>
-      <Text wrap="truncate">{what}</Text>
-      <Text wrap="truncate">{fitWidth(job.target, inner)}</Text>
-      <Text> </Text>
-      {row('source', source)}
-      {row('target', target)}
-      {target.type === 'dir' ? null : <Text dimColor>The source is {comparison(source, target).replace(', ', ' and ')}.</Text>}
-      <Text> </Text>
-      <Box flexWrap="wrap" columnGap={2}>
-        {choices.map((choice, i) => (
-          <Text key={choice.policy} inverse={isActive && i === focus}>
-            {` ${choice.label} (${formatKeys(commandById(choice.command))}) `}
-          </Text>
-        ))}
-      </Box>
-      <Text> </Text>
-      <Text>
-        {applyToAll ? '[x]' : '[ ]'} Apply to all remaining conflicts of this copy ({formatKeys(commandById('conflict.apply-all'))})
-      </Text>
-      <Text dimColor wrap="truncate">
-        {formatKeys(commandById('dialog.next-field'))} choose · {formatKeys(commandById('dialog.confirm'))} confirm · {formatKeys(commandById('dialog.cancel'))} skip this file
-      </Text>
-    </Box>
+    <DialogFrame title="File exists" width={width} tone="danger">
+      <DialogLine width={inner}>{''}</DialogLine>
+      <DialogLine width={inner}>{` ${what}`}</DialogLine>
+      <DialogLine width={inner}>{` ${fitColumns(job.target, text, { cut: 'middle' })}`}</DialogLine>
+      <DialogLine width={inner}>{''}</DialogLine>
+      <DialogLine width={inner}>{row('source', source)}</DialogLine>
+      <DialogLine width={inner}>{row('target', target)}</DialogLine>
+      <DialogLine width={inner}>{target.type === 'dir' ? '' : ` The source is ${comparison(source, target).replace(', ', ' and ')}.`}</DialogLine>
+      <DialogLine width={inner}>{''}</DialogLine>
+      {packButtons(labels, text).map((line) => (
+        <ButtonLine key={line[0]} width={inner} labels={line.map((i) => labels[i]!)} focused={isActive ? line.indexOf(focus) : -1} />
+      ))}
+      <DialogLine width={inner}>{''}</DialogLine>
+      <DialogLine width={inner}>{` ${applyToAll ? '[x]' : '[ ]'} Apply to all remaining conflicts of this copy (${formatKeys(commandById('conflict.apply-all'))})`}</DialogLine>
+      <DialogLine width={inner}>
+        {` ${formatKeys(commandById('dialog.next-field'))} choose · ${formatKeys(commandById('dialog.confirm'))} confirm · ${formatKeys(commandById('dialog.cancel'))} skip this file`}
+      </DialogLine>
+    </DialogFrame>
+  );
+}
+
+/** One line of buttons in the dialog's colours, the focused one (index, or -1) inverted. */
+function ButtonLine({ width, labels, focused }: { width: number; labels: readonly string[]; focused: number }) {
+  const colors = useDialogColors();
+  const used = 1 + labels.reduce((sum, label, i) => sum + textWidth(label) + (i > 0 ? 2 : 0), 0);
+  return (
+    <Text {...colors} wrap="truncate">
+      {' '}
+      {labels.map((label, i) => (
+        <Text key={label} {...colors} inverse={i === focused} bold={i === focused}>
+          {i > 0 ? '  ' : ''}
+          {label}
+        </Text>
+      ))}
+      {fitColumns('', Math.max(0, width - used))}
+    </Text>
   );
 }

@@ -1,8 +1,11 @@
 import { useReducer, useRef } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { fitWidth, formatTime } from '../../src/cli/format.js';
+import { Box, Text } from 'ink';
+import { formatTime } from '../../src/cli/format.js';
 import type { JournalEndpoint, UnfinishedJournal } from '../../src/transfer/journal.js';
-import { commandById, formatKeys, matchCommand } from '../keymap.js';
+import { DialogFrame, DialogLine, useDialogColors } from '../components/dialog-frame.js';
+import { commandById, formatKeys, matchKey } from '../keymap.js';
+import { fitColumns, textWidth } from '../model/text-width.js';
+import { useKeypress } from '../use-keypress.js';
 
 export interface ResumeDialogProps {
   isActive: boolean;
@@ -66,16 +69,17 @@ export function ResumeDialog({ isActive, journals, onResume, onDiscard, onClose,
   const focus = Math.min(focusRef.current, buttons.length - 1);
   focusRef.current = focus;
 
-  useInput(
-    (input, key) => {
-      const command = matchCommand('dialog', input, key);
+  useKeypress(
+    (key) => {
       const count = buttons.length;
-      switch (command) {
+      switch (matchKey('dialog', key)) {
         case 'dialog.next-field':
+        case 'dialog.right':
           focusRef.current = (focusRef.current + 1) % count;
           redraw();
           break;
         case 'dialog.prev-field':
+        case 'dialog.left':
           focusRef.current = (focusRef.current + count - 1) % count;
           redraw();
           break;
@@ -94,57 +98,63 @@ export function ResumeDialog({ isActive, journals, onResume, onDiscard, onClose,
     { isActive },
   );
 
-  const inner = Math.max(20, width - 4);
+  const inner = Math.max(20, width - 2);
+  const text = inner - 2;
   const focused = buttons[focus];
   const focusedJournal = focused !== undefined && focused.kind !== 'later' ? journals.indexOf(focused.journal) : -1;
-  // Scroll so the journal of the focused button is on screen.
+  // Scroll so the journal of the focused button is on screen (the last ones when Later has it).
   const shown = Math.max(1, visible);
   const first = Math.max(0, Math.min(focusedJournal < 0 ? journals.length - shown : focusedJournal - shown + 1, journals.length - shown));
   const isFocused = (kind: ResumeButton['kind'], journal?: UnfinishedJournal) =>
     isActive && focused !== undefined && focused.kind === kind && (focused.kind === 'later' || focused.journal === journal);
-  const button = (label: string, on: boolean) => <Text inverse={on}>{` ${label} `}</Text>;
+  const line = (content: string, key?: string) => (
+    <DialogLine key={key} width={inner}>
+      {content === '' ? '' : ` ${fitColumns(content, text, { cut: 'middle' }).trimEnd()}`}
+    </DialogLine>
+  );
 
   return (
-    <Box flexDirection="column" width={width} borderStyle="round" borderColor="cyan" paddingX={1}>
-      <Text bold color="cyan">
-        Unfinished transfers
-      </Text>
-      <Text wrap="truncate">
-        {journals.length === 1 ? 'A copy did not finish last time.' : `${journals.length} copies did not finish last time.`} Already copied bytes are kept.
-      </Text>
-      {first > 0 ? <Text dimColor>↑ {first} more</Text> : null}
+    <DialogFrame title="Unfinished transfers" width={width}>
+      {line('')}
+      {line(`${journals.length === 1 ? 'A copy' : `${journals.length} copies`} did not finish last time. Copied bytes are kept.`)}
+      {first > 0 ? line(`↑ ${first} more`) : null}
       {journals.slice(first, first + shown).map((journal) => (
-        <Box key={journal.key} flexDirection="column" marginTop={1}>
-          <Text wrap="truncate">
-            <Text bold>{formatTime(journal.updatedAt)}</Text>
-            {'  '}
-            {journalCounts(journal)}
-          </Text>
-          {journal.requests.slice(0, REQUESTS_SHOWN).map((request) => (
-            <Text key={request.key} wrap="truncate">
-              {'  '}
-              {fitWidth(`${request.move ? 'move' : 'copy'} ${endpointText(request.source)} → ${endpointText(request.target)}`, inner - 2)}
-            </Text>
-          ))}
-          {journal.requests.length > REQUESTS_SHOWN ? <Text dimColor>{`  + ${journal.requests.length - REQUESTS_SHOWN} more`}</Text> : null}
+        <Box key={journal.key} flexDirection="column">
+          {line('')}
+          {line(`${formatTime(journal.updatedAt)}  ${journalCounts(journal)}`)}
+          {journal.requests.slice(0, REQUESTS_SHOWN).map((request) =>
+            line(`  ${request.move ? 'move' : 'copy'} ${endpointText(request.source)} → ${endpointText(request.target)}`, request.key),
+          )}
+          {journal.requests.length > REQUESTS_SHOWN ? line(`  + ${journal.requests.length - REQUESTS_SHOWN} more`) : null}
           {journal.active ? (
-            <Text color="yellow">{'  '}another ferry is running this copy now</Text>
+            line('  another ferry is running this copy now')
           ) : (
-            <Text>
-              {'  '}
-              {button('Resume', isFocused('resume', journal))} {button('Discard', isFocused('discard', journal))}
-            </Text>
+            <ButtonLine width={inner} indent={3} buttons={[['[ Resume ]', isFocused('resume', journal)], ['[ Discard ]', isFocused('discard', journal)]]} />
           )}
         </Box>
       ))}
-      {first + shown < journals.length ? <Text dimColor>↓ {journals.length - first - shown} more</Text> : null}
-      <Box marginTop={1}>
-        {button('Later', isFocused('later'))}
-        <Text dimColor>
-          {'  '}
-          {formatKeys(commandById('dialog.next-field'))} choose · {formatKeys(commandById('dialog.confirm'))} press · {formatKeys(commandById('dialog.cancel'))} later
+      {first + shown < journals.length ? line(`↓ ${journals.length - first - shown} more`) : null}
+      {line('')}
+      <ButtonLine width={inner} indent={1} buttons={[['[ Later ]', isFocused('later')]]} />
+      {line(`${formatKeys(commandById('dialog.next-field'))} choose · ${formatKeys(commandById('dialog.confirm'))} press · ${formatKeys(commandById('dialog.cancel'))} later`)}
+    </DialogFrame>
+  );
+}
+
+/** Buttons on one line in the dialog's colours, the focused one inverted. */
+function ButtonLine({ width, indent, buttons }: { width: number; indent: number; buttons: readonly (readonly [string, boolean])[] }) {
+  const colors = useDialogColors();
+  const used = indent + buttons.reduce((sum, [label], i) => sum + textWidth(label) + (i > 0 ? 2 : 0), 0);
+  return (
+    <Text {...colors} wrap="truncate">
+      {' '.repeat(indent)}
+      {buttons.map(([label, on], i) => (
+        <Text key={label} {...colors} inverse={on} bold={on}>
+          {i > 0 ? '  ' : ''}
+          {label}
         </Text>
-      </Box>
-    </Box>
+      ))}
+      {' '.repeat(Math.max(0, width - used))}
+    </Text>
   );
 }

@@ -1,4 +1,5 @@
-import { fitWidth, formatEta, formatSize, formatSpeed } from '../../src/cli/format.js';
+import { formatEta, formatSize, formatSpeed } from '../../src/cli/format.js';
+import { fitColumns, textWidth } from '../model/text-width.js';
 import type { JobError, TransferDirection } from '../../src/transfer/types.js';
 import type { JobProgress, QueueTotals } from '../../src/transfer/progress.js';
 
@@ -12,6 +13,11 @@ import type { JobProgress, QueueTotals } from '../../src/transfer/progress.js';
 export type Tone = 'normal' | 'active' | 'warn' | 'ok' | 'error' | 'dim';
 
 const ARROWS: Record<TransferDirection, string> = { upload: '↑', download: '↓', local: '→', remote: '⇄' };
+
+/** `text` if it fits in `width` columns, else cut in the middle with an ellipsis (never padded). */
+function cut(text: string, width: number): string {
+  return textWidth(text) <= width ? text : fitColumns(text, width, { cut: 'middle' });
+}
 
 /** ↑ upload, ↓ download, → local copy, ⇄ remote to remote; '·' when the queue did not say. */
 export function directionArrow(direction: TransferDirection | undefined): string {
@@ -138,13 +144,13 @@ export interface JobLine {
 export function jobLine(job: JobProgress, width: number): JobLine {
   const status = jobStatus(job);
   const name = job.kind === 'dir' ? `${job.name}/` : job.name;
-  const headOf = (nameWidth: number) => `${directionArrow(job.direction)} ${fitWidth(name, nameWidth).padEnd(nameWidth)} `;
+  const headOf = (nameWidth: number) => `${directionArrow(job.direction)} ${fitColumns(name, nameWidth, { cut: 'middle' })} `;
   const room = (used: number) => Math.max(0, width - used);
   // A failure, a skip or a directory is about its reason, not bytes: on a narrow line the reason
   // takes some of the name's room.
   if (job.state === 'failed' || job.state === 'skipped' || job.kind === 'dir') {
     const head = headOf(Math.min(nameWidthFor(width), Math.max(NAME_MIN, Math.floor(width / 3))));
-    return { head, fraction: 0, bar: 0, numbers: '', status: fitWidth(status.text, room([...head].length)), tone: status.tone };
+    return { head, fraction: 0, bar: 0, numbers: '', status: cut(status.text, room(textWidth(head))), tone: status.tone };
   }
   const head = headOf(nameWidthFor(width));
   const columns = columnsFor(width);
@@ -157,13 +163,13 @@ export function jobLine(job: JobProgress, width: number): JobLine {
     numbers += `  ${speed.padStart(SPEED_WIDTH)}  ${eta.padStart(ETA_WIDTH)}`;
   }
   numbers += '  ';
-  const used = [...head].length + (columns.bar > 0 ? columns.bar + 2 : 0) + numbers.length;
+  const used = textWidth(head) + (columns.bar > 0 ? columns.bar + 2 : 0) + numbers.length;
   return {
     head,
     fraction: fractionOf(job.bytesDone, job.bytesTotal),
     bar: columns.bar,
     numbers,
-    status: fitWidth(status.text, room(used)),
+    status: cut(status.text, room(used)),
     tone: status.tone,
   };
 }
@@ -202,7 +208,7 @@ export function totalsLine(totals: QueueTotals, width: number): { bar: number; f
     if (join().length <= width) break;
     parts[drop] = undefined;
   }
-  return { bar: 0, fraction, text: fitWidth(join(), width) };
+  return { bar: 0, fraction, text: cut(join(), width) };
 }
 
 /**
@@ -214,8 +220,8 @@ export function jobDetail(job: JobProgress, width: number): string {
   const why = job.error ? errorText(job.error) : job.state === 'skipped' ? (job.reason ?? '') : '';
   const extra = job.resumedFrom ? `resumed from ${formatSize(job.resumedFrom)}` : '';
   const tail = [why, extra].filter((p) => p !== '').join(' · ');
-  if (tail === '') return fitWidth(route, width);
+  if (tail === '') return cut(route, width);
   // The reason matters more than the middle of two long paths.
-  const routeWidth = Math.max(10, width - [...tail].length - 3);
-  return fitWidth(`${fitWidth(route, routeWidth)} · ${tail}`, width);
+  const routeWidth = Math.max(10, width - textWidth(tail) - 3);
+  return cut(`${cut(route, routeWidth)} · ${tail}`, width);
 }

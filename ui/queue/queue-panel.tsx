@@ -1,9 +1,10 @@
 import { useReducer, useRef } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { fitWidth } from '../../src/cli/format.js';
+import { Box, Text } from 'ink';
 import type { QueueState } from '../../src/transfer/progress.js';
 import { ProgressBar } from '../components/progress-bar.js';
-import { commandById, formatKeys, matchCommand, type CommandId } from '../keymap.js';
+import { commandById, formatKeys, matchKey, type CommandId } from '../keymap.js';
+import { fitColumns } from '../model/text-width.js';
+import { useKeypress } from '../use-keypress.js';
 import { countsText, jobDetail, jobLine, totalsLine, type Tone } from './job-format.js';
 import { jobRows } from './job-rows.js';
 import { INITIAL_QUEUE_VIEW, moveQueueView, settleQueueView, type QueueMove } from './queue-view.js';
@@ -59,9 +60,9 @@ export function QueuePanel({ state, width, height, isActive, onRetry, onCancel, 
   viewRef.current = view;
   const selected = rows.at(view.cursor);
 
-  useInput(
-    (input, key) => {
-      const command = matchCommand('queue', input, key);
+  useKeypress(
+    (key) => {
+      const command = matchKey('queue', key);
       if (command === undefined) return;
       const move = MOVES[command];
       if (move !== undefined) {
@@ -110,7 +111,7 @@ export function QueuePanel({ state, width, height, isActive, onRetry, onCancel, 
     <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={isActive ? 'cyan' : 'gray'} paddingX={1}>
       <Box justifyContent="space-between">
         <Text bold wrap="truncate">
-          {fitWidth(title, inner)}
+          {fitColumns(title, inner).trimEnd()}
         </Text>
         <Text dimColor>{hints}</Text>
       </Box>
@@ -124,7 +125,7 @@ export function QueuePanel({ state, width, height, isActive, onRetry, onCancel, 
         )}
       </Box>
       <Text dimColor wrap="truncate">
-        {selected === undefined ? ' ' : fitWidth(jobDetail(selected, inner), inner)}
+        {selected === undefined ? ' ' : jobDetail(selected, inner)}
       </Text>
       <Text wrap="truncate">
         <Text bold>Total </Text>
