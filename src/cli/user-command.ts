@@ -86,68 +86,6 @@ export function registerUserCommand(program: Command): void {
 
   rootOption(
     user
-      .command('mod')
-      .summary("change an account's permissions")
-      .argument('<name>')
-      .option('--exec', "allow running the server's allowed programs (ferry exec)")
-      .option('--no-exec', 'deny it again'),
-  ).action(async (name: string, flags: RootFlag & { exec?: boolean }) => {
-    validateUserName(name);
-    if (flags.exec === undefined) throw new UsageError('nothing to change: pass --exec or --no-exec');
-    await withStore(flags, async (store) => {
-      store.setExec(name, flags.exec === true);
-      process.stdout.write(`${name} ${flags.exec ? 'may' : 'may not'} run remote commands\n`);
-    });
-  });
-
-  rootOption(
-    user
-      .command('pending')
-      .summary('list accounts waiting for approval')
-      .option('--json', 'as JSON: name, quota, createdAt'),
-  ).action(async (flags: RootFlag & { json?: boolean }) => {
-    await withStore(flags, async (store) => {
-      const pending = store.list().filter((u) => u.status === 'pending');
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(pending.map((u) => ({ name: u.name, quota: u.quota, createdAt: u.createdAt })), null, 2)}\n`);
-        return;
-      }
-      if (pending.length === 0) {
-        process.stdout.write('no accounts are waiting for approval\n');
-        return;
-      }
-      for (const u of pending) process.stdout.write(`${u.name}  registered ${new Date(u.createdAt).toISOString()}\n`);
-    });
-  });
-
-  rootOption(
-    user
-      .command('approve')
-      .summary('approve a registered account')
-      .argument('<name>')
-      .option('--quota <size>', "space allowed; default: the quota it got when it registered (the server's default quota)"),
-  ).action(async (name: string, flags: RootFlag & { quota?: string }) => {
-    validateUserName(name);
-    const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
-    await withStore(flags, async (store) => {
-      const record = pendingAccount(store, name);
-      if (quota !== undefined) store.setQuota(name, quota);
-      store.setStatus(name, 'active');
-      process.stdout.write(`${name} approved (quota ${quotaText(quota ?? record.quota)}); they can log in now\n`);
-    });
-  });
-
-  rootOption(user.command('reject').summary('refuse a registered account (deletes it)').argument('<name>')).action(async (name: string, flags: RootFlag) => {
-    validateUserName(name);
-    await withStore(flags, async (store) => {
-      pendingAccount(store, name);
-      store.remove(name);
-      process.stdout.write(`${name} rejected: the account is deleted\n`);
-    });
-  });
-
-  rootOption(
-    user
       .command('del')
       .summary('delete an account')
       .argument('<name>')
@@ -216,6 +154,68 @@ export function registerUserCommand(program: Command): void {
       for (const row of rows) {
         process.stdout.write(`${row.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
       }
+    });
+  });
+
+  rootOption(
+    user
+      .command('mod')
+      .summary("change an account's permissions")
+      .argument('<name>')
+      .option('--exec', "allow running the server's allowed programs (ferry exec)")
+      .option('--no-exec', 'deny it again'),
+  ).action(async (name: string, flags: RootFlag & { exec?: boolean }) => {
+    validateUserName(name);
+    if (flags.exec === undefined) throw new UsageError('nothing to change: pass --exec or --no-exec');
+    await withStore(flags, async (store) => {
+      store.setExec(name, flags.exec === true);
+      process.stdout.write(`${name} ${flags.exec ? 'may' : 'may not'} run remote commands\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('pending')
+      .summary('list accounts waiting for approval')
+      .option('--json', 'as JSON: name, quota, createdAt'),
+  ).action(async (flags: RootFlag & { json?: boolean }) => {
+    await withStore(flags, async (store) => {
+      const pending = store.list().filter((u) => u.status === 'pending');
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(pending.map((u) => ({ name: u.name, quota: u.quota, createdAt: u.createdAt })), null, 2)}\n`);
+        return;
+      }
+      if (pending.length === 0) {
+        process.stdout.write('no accounts are waiting for approval\n');
+        return;
+      }
+      for (const u of pending) process.stdout.write(`${u.name}  registered ${new Date(u.createdAt).toISOString()}\n`);
+    });
+  });
+
+  rootOption(
+    user
+      .command('approve')
+      .summary('approve a registered account')
+      .argument('<name>')
+      .option('--quota <size>', "space allowed; default: the quota it got when it registered (the server's default quota)"),
+  ).action(async (name: string, flags: RootFlag & { quota?: string }) => {
+    validateUserName(name);
+    const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
+    await withStore(flags, async (store) => {
+      const record = pendingAccount(store, name);
+      if (quota !== undefined) store.setQuota(name, quota);
+      store.setStatus(name, 'active');
+      process.stdout.write(`${name} approved (quota ${quotaText(quota ?? record.quota)}); they can log in now\n`);
+    });
+  });
+
+  rootOption(user.command('reject').summary('refuse a registered account (deletes it)').argument('<name>')).action(async (name: string, flags: RootFlag) => {
+    validateUserName(name);
+    await withStore(flags, async (store) => {
+      pendingAccount(store, name);
+      store.remove(name);
+      process.stdout.write(`${name} rejected: the account is deleted\n`);
     });
   });
 }
