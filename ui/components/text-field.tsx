@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react';
 import { Text } from 'ink';
 import { isTextInput, matchKey, type KeyPress } from '../keymap.js';
+import { charWidth, fitColumns, takeColumns } from '../model/text-width.js';
 
 /** The text and where the cursor stands in it, in characters (0 = before the first one). */
 export interface TextEditState {
@@ -112,26 +113,23 @@ export interface TextFieldProps {
  */
 export function TextField({ value, cursor, isActive, mask, placeholder, width = 30 }: TextFieldProps) {
   const chars = [...value];
-  if (chars.length === 0 && !isActive && placeholder) return <Text dimColor>{fit([...placeholder], width)}</Text>;
+  if (chars.length === 0 && !isActive && placeholder) return <Text dimColor>{fitColumns(takeColumns(placeholder, width), width)}</Text>;
   const shown = mask === undefined ? chars : chars.map(() => mask);
-  if (!isActive) return <Text>{fit(shown.slice(0, width), width)}</Text>;
+  if (!isActive) return <Text>{fitColumns(takeColumns(shown.join(''), width), width)}</Text>;
   const at = Math.min(Math.max(cursor ?? chars.length, 0), chars.length);
-  // One column is kept for the cursor after the last character.
-  const start = Math.max(0, at - width + 1);
-  const visible = shown.slice(start, start + width);
-  const cursorAt = at - start;
-  const after = visible.slice(cursorAt + 1);
-  const used = cursorAt + 1 + after.length;
+  // Scroll so that everything from the first shown character to the cursor fits, the cursor
+  // cell included (one column after the last character).
+  let start = at;
+  let used = at < shown.length ? charWidth(shown[at]!) : 1;
+  while (start > 0 && used + charWidth(shown[start - 1]!) <= width) used += charWidth(shown[--start]!);
+  const before = shown.slice(start, at).join('');
+  const under = shown[at] ?? ' ';
+  const after = takeColumns(shown.slice(at + 1).join(''), Math.max(0, width - used));
   return (
     <Text>
-      {visible.slice(0, cursorAt).join('')}
-      <Text inverse>{visible[cursorAt] ?? ' '}</Text>
-      {after.join('')}
-      {' '.repeat(Math.max(0, width - used))}
+      {before}
+      <Text inverse>{under}</Text>
+      {fitColumns(after, Math.max(0, width - used))}
     </Text>
   );
-}
-
-function fit(chars: string[], width: number): string {
-  return chars.length >= width ? chars.slice(0, width).join('') : chars.join('') + ' '.repeat(width - chars.length);
 }

@@ -1,10 +1,12 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import type { HostEntry } from '../../src/credentials/host-book.js';
 import { keychainAccount, type KeychainStatus } from '../../src/credentials/keychain.js';
-import { DEFAULT_PORT, FerryError } from '../../src/protocol/index.js';
+import { DEFAULT_PORT } from '../../src/protocol/index.js';
+import { DialogFrame, DialogLine, useDialogColors } from '../components/dialog-frame.js';
 import { editText, TextField, type TextEditOptions } from '../components/text-field.js';
 import { commandById, formatKey, matchKey, type CommandId } from '../keymap.js';
+import { fitColumns, textWidth } from '../model/text-width.js';
 import { useKeypress } from '../use-keypress.js';
 
 /** What the dialog hands to connectWithCredentials. An empty password means "the saved one". */
@@ -28,7 +30,7 @@ export interface LoginDialogProps {
   busy?: boolean;
   /** While busy: the position in the server's queue for a session slot (1 = next). */
   queuePosition?: number;
-  /** The last failure, as one readable line (see formatLoginError). */
+  /** The last failure, as one readable line (errorText from ui/model/error-text.ts). */
   error?: string;
   onSubmit: (values: LoginValues) => void;
   onCancel: () => void;
@@ -78,12 +80,6 @@ export function validateLogin(form: { host: string; port: string; user: string; 
   if (user === '') return 'enter your user name';
   if (form.password === '' && !canUseSaved) return 'enter the password (there is no keychain to take a saved one from)';
   return { host, port, user, password: form.password, save: form.save };
-}
-
-/** One line for the dialog's error slot: "invalid user name or password (EAUTH)". */
-export function formatLoginError(error: unknown): string {
-  if (error instanceof FerryError) return `${error.message} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
 }
 
 function initialForm(props: Pick<LoginDialogProps, 'initial' | 'recent'>): FormState {
@@ -216,18 +212,26 @@ export function LoginDialog(props: LoginDialogProps) {
     { isActive },
   );
 
-  const inner = width - 4;
+  // Inside the frame: one blank column either side of every line.
+  const inner = width - 2;
+  const text = inner - 2;
   const label = 10;
-  const fieldWidth = Math.max(8, inner - label - 2);
+  const fieldWidth = Math.max(8, text - label - 2);
   const fieldActive = (field: TextFieldName) => isActive && !busy && focus === field;
-  const field = (name: TextFieldName, title: string, extra: { mask?: string; width?: number; placeholder?: string } = {}) => (
-    <Box>
-      <Text bold={focus === name}>{title.padEnd(label)}</Text>
-      <Text dimColor>[</Text>
-      <TextField value={form[name]} cursor={form.cursors[name]} isActive={fieldActive(name)} width={extra.width ?? fieldWidth} {...extra} />
-      <Text dimColor>]</Text>
-    </Box>
-  );
+  const line = (content: string) => <DialogLine width={inner}>{` ${content}`}</DialogLine>;
+  const lines = (content: string) => wrapWords(content, text).map((part, i) => <DialogLine key={i} width={inner}>{` ${part}`}</DialogLine>);
+
+  const field = (name: TextFieldName, title: string, extra: { mask?: string; width?: number; placeholder?: string } = {}) => {
+    const columns = extra.width ?? fieldWidth;
+    return (
+      <Row>
+        {' '}
+        <Text bold={focus === name}>{title.padEnd(label)}</Text>[
+        <TextField value={form[name]} cursor={form.cursors[name]} isActive={fieldActive(name)} width={columns} {...extra} />]
+        {' '.repeat(Math.max(0, text - label - columns - 2 + 1))}
+      </Row>
+    );
+  };
 
   // A window of the host rows around the focused one.
   const focusedRow = focus.startsWith('row:') ? Number(focus.slice(4)) : 0;
@@ -238,59 +242,77 @@ export function LoginDialog(props: LoginDialogProps) {
   // The first key of each command keeps the hint on one line; F1 lists them all.
   const keyHint = (id: CommandId) => formatKey(commandById(id).keys[0]!);
   const where = keychainAccount({ host: form.host.trim() || '?', port: Number(form.port) || DEFAULT_PORT, user: form.user.trim() || '?' });
+  const status = busy
+    ? `connecting to ${where}…${queuePosition !== undefined ? ` waiting for a free session slot (${ordinal(queuePosition)} in line)` : ''}`
+    : (form.problem ?? error ?? '');
+
+  const saveText = `${canSave ? (form.save ? '[x]' : '[ ]') : '[-]'} Save password in the keychain`;
 
   return (
-    <Box flexDirection="column" width={width} borderStyle="round" paddingX={1}>
-      <Text bold>Connect to a ferry server</Text>
-      <Text> </Text>
+    <DialogFrame title="Connect to a ferry server" width={width}>
+      {line('')}
       {field('host', 'Host')}
       {field('port', 'Port', { width: 6 })}
       {field('user', 'User')}
       {field('password', 'Password', { mask: '•', ...(keychain?.available ? { placeholder: 'empty: use the saved password' } : {}) })}
-      <Text inverse={isActive && !busy && focus === 'save'} dimColor={!canSave}>
-        {canSave ? (form.save ? '[x]' : '[ ]') : '[-]'} Save password in the keychain
-      </Text>
-      {keychain === undefined && <Text dimColor>checking the keychain…</Text>}
-      {keychain?.available === false && (
-        <Text color="yellow" wrap="wrap">
-          Passwords cannot be saved: {keychain.reason}. The password is used for this login only and is not stored anywhere.
+      <Row>
+        {' '}
+        <Text inverse={isActive && !busy && focus === 'save'} dimColor={!canSave}>
+          {saveText}
         </Text>
-      )}
-      {rows.length > 0 && <Text> </Text>}
+        {' '.repeat(Math.max(0, text + 1 - textWidth(saveText)))}
+      </Row>
+      {keychain === undefined && line('checking the keychain…')}
+      {keychain?.available === false &&
+        lines(`Passwords cannot be saved: ${keychain.reason}. The password is used for this login only and is not stored anywhere.`)}
+      {rows.length > 0 && line('')}
       {shown.map(({ entry, index }) => {
         const heading = index === 0 && recent.length > 0 ? 'Recent' : index === recent.length ? 'Bookmarks' : undefined;
         const focused = focus === `row:${index}`;
         return (
           <Box key={`${index}:${rowText(entry)}`} flexDirection="column">
-            {heading && <Text dimColor>{heading}</Text>}
-            <Text inverse={isActive && !busy && focused} wrap="truncate">
-              {focused ? '> ' : '  '}
-              {rowText(entry)}
-            </Text>
+            {heading !== undefined && line(heading)}
+            <Row>
+              {' '}
+              <Text inverse={isActive && !busy && focused}>{fitColumns(`${focused ? '> ' : '  '}${rowText(entry)}`, text)}</Text>{' '}
+            </Row>
           </Box>
         );
       })}
-      {rows.length > listRows && (
-        <Text dimColor>
-          {first + 1}–{first + shown.length} of {rows.length}
-        </Text>
+      {rows.length > listRows && line(`  ${first + 1}–${first + shown.length} of ${rows.length}`)}
+      {line('')}
+      {status !== '' && lines(status)}
+      {status !== '' && line('')}
+      {line(
+        `${keyHint('dialog.confirm')} ${focus.startsWith('row:') ? 'use this host' : 'connect'} · ${keyHint('dialog.next-field')} next · ${keyHint('dialog.prev-field')} back · ${keyHint('dialog.cancel')} cancel`,
       )}
-      <Text> </Text>
-      {busy && (
-        <Text color="cyan" wrap="wrap">
-          connecting to {where}…{queuePosition !== undefined ? ` waiting for a free session slot (${ordinal(queuePosition)} in line)` : ''}
-        </Text>
-      )}
-      {!busy && form.problem !== undefined && <Text color="yellow">{form.problem}</Text>}
-      {!busy && form.problem === undefined && error !== undefined && error !== '' && (
-        <Text color="red" wrap="wrap">
-          {error}
-        </Text>
-      )}
-      <Text dimColor wrap="truncate">
-        {keyHint('dialog.confirm')} {focus.startsWith('row:') ? 'use this host' : 'connect'} · {keyHint('dialog.next-field')} next ·{' '}
-        {keyHint('dialog.prev-field')} back · {keyHint('dialog.cancel')} cancel
-      </Text>
-    </Box>
+    </DialogFrame>
   );
+}
+
+/** One line of the dialog, in its colours, cut at its width. */
+function Row({ children }: { children: ReactNode }) {
+  const colors = useDialogColors();
+  return (
+    <Text {...colors} wrap="truncate">
+      {children}
+    </Text>
+  );
+}
+
+/** `text` broken at spaces into lines of at most `width` columns (a longer word is cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const candidate = current === '' ? word : `${current} ${word}`;
+    if (textWidth(candidate) <= width) {
+      current = candidate;
+      continue;
+    }
+    if (current !== '') out.push(current);
+    current = textWidth(word) <= width ? word : fitColumns(word, width);
+  }
+  if (current !== '' || out.length === 0) out.push(current);
+  return out;
 }
