@@ -319,6 +319,27 @@ test('a session closed mid-run kills its commands: the processes are gone afterw
   t.true(pids.every((pid) => !alive(pid)), 'the script and its background sleep were killed with the session');
 });
 
+test('a start the client gives up on before its reply is canceled on the server', async (t) => {
+  const { session, scripts, logs } = await setup(t);
+  const controller = new AbortController();
+  const running = runRemote(session, { argv: [scripts.sleeper!], signal: controller.signal });
+  // After the request went out (the session sends it a few microtasks in), before the server answered.
+  setImmediate(() => controller.abort());
+  const outcome = await running.then(
+    (result) => result.reason,
+    (error: unknown) => (error as FerryError).code,
+  );
+  t.true(outcome === 'ECANCELED' || outcome === 'canceled', String(outcome));
+  let line: { pid: number; reason?: string } | undefined;
+  await eventually(() => {
+    const found = logs.find((l) => l.includes('"msg":"exec"'));
+    line = found === undefined ? undefined : (JSON.parse(found) as { pid: number; reason?: string });
+    return line !== undefined;
+  }, 'the run is logged as ended');
+  t.is(line!.reason, 'canceled');
+  t.false(alive(line!.pid));
+});
+
 test('a server shutting down kills the commands of its sessions', async (t) => {
   const { ts, session, scripts } = await setup(t);
   let out = '';
