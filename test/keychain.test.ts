@@ -88,6 +88,60 @@ keyringTest(`a password saved at login is used by the next start without typing 
   t.deepEqual(third[1], { op: 'get', value: 'correct horse' });
 });
 
+/** A dialog frame's text without its border, lines joined, for sentences that wrap. */
+function flat(frame: unknown): string {
+  return String(frame)
+    .split('\n')
+    .map((line) => line.replace(/^[║╔╚]|[║╗╝]$/g, '').trim())
+    .join(' ')
+    .replace(/\s+/g, ' ');
+}
+
+keyringTest(`through the login dialog: save the password, quit, start again and log in with Enter alone${skip}`, async (t) => {
+  const server = await startTestServer({ users: [{ name: 'alice', password: 'correct horse' }] });
+  t.teardown(() => server.close());
+  const home = await createKeyringHome();
+  t.teardown(() => home.close());
+  const TAB = '\t';
+  const CLEAR = '\u0015';
+
+  // First start: an empty host book, so the form is empty; the checkbox can be ticked.
+  const [first] = await home.run('unlocked', [
+    { op: 'dialog-login', keys: ['127.0.0.1', TAB, CLEAR, String(server.port), TAB, 'alice', TAB, 'correct horse', TAB, ' ', '\r'] },
+  ]);
+  t.true(flat(first!.opened).includes('[ ] Save password in the keychain'));
+  t.false(flat(first!.opened).includes('cannot be saved'));
+  t.true(flat(first!.before).includes('[x] Save password in the keychain'));
+  t.false(String(first!.before).includes('correct horse'));
+  t.like(first, {
+    op: 'dialog-login',
+    submitted: { host: '127.0.0.1', port: server.port, user: 'alice', save: true, typedPassword: true },
+    user: 'alice',
+    notices: [],
+  });
+
+  // Second start: the last host fills the form and the focus is on the empty password: Enter.
+  const [second] = await home.run('unlocked', [{ op: 'dialog-login', keys: ['\r'] }]);
+  t.true(flat(second!.opened).includes(`Recent alice@127.0.0.1:${server.port}`));
+  t.like(second, {
+    op: 'dialog-login',
+    submitted: { host: '127.0.0.1', port: server.port, user: 'alice', save: false, typedPassword: false },
+    user: 'alice',
+    notices: [],
+  });
+
+  // Started where there is no keychain: the dialog says so plainly and wants the password typed.
+  const [third] = await home.run('no-dbus', [{ op: 'dialog-login', keys: ['\r'] }]);
+  t.true(flat(third!.opened).includes('[-] Save password in the keychain'));
+  t.true(
+    flat(third!.opened).includes(
+      'Passwords cannot be saved: there is no D-Bus session to reach a keychain through. The password is used for this login only and is not stored anywhere.',
+    ),
+  );
+  t.true(flat(third!.before).includes('enter the password (there is no keychain to take a saved one from)'));
+  t.is(third!.submitted, null);
+});
+
 keyringTest(`without a D-Bus session: a plain reason, the login works, the password is saved nowhere${skip}`, async (t) => {
   const server = await startTestServer({ users: [{ name: 'bob', password: 'hunter2-but-longer' }] });
   t.teardown(() => server.close());

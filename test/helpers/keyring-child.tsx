@@ -1,7 +1,10 @@
+import { render } from 'ink-testing-library';
+import { act } from 'react';
 import { connectWithCredentials, PasswordNeededError } from '../../src/credentials/connect.js';
 import { HostBook } from '../../src/credentials/host-book.js';
 import { KEYCHAIN_SERVICE, deletePassword, getPassword, keychainStatus, setPassword } from '../../src/credentials/keychain.js';
 import { FerryError } from '../../src/protocol/index.js';
+import { LoginDialog, type LoginValues } from '../../ui/dialogs/login-dialog.js';
 import { RESULT_MARK, type KeyringResult, type KeyringStep } from './keyring-session.js';
 
 /*
@@ -15,6 +18,47 @@ function describe(error: unknown): NonNullable<KeyringResult['error']> {
   if (error instanceof PasswordNeededError) return { code: error.code, message: error.message, name: error.name, why: error.why };
   if (error instanceof FerryError) return { code: error.code, message: error.message, name: error.name };
   return { code: 'UNEXPECTED', message: error instanceof Error ? (error.stack ?? error.message) : String(error), name: 'Error' };
+}
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+async function inAct(work: () => void): Promise<void> {
+  await act(async () => {
+    work();
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+}
+
+/** Logs in with a fresh session, proves it with a listing, closes it. */
+async function logIn(values: { host: string; port: number; user: string; password?: string; save?: boolean }): Promise<KeyringResult> {
+  const notices: string[] = [];
+  const session = await connectWithCredentials({ ...values, onNotice: (message) => notices.push(message), session: { reconnect: false } });
+  const listing = await session.request('list', { path: '/' });
+  await session.close();
+  return { op: 'connect', user: session.user, entries: listing.entries.length, notices };
+}
+
+/**
+ * What the TUI does at its start: the host book and the keychain's status feed the login dialog,
+ * the user types, and the dialog's answer goes to connectWithCredentials.
+ */
+async function dialogLogin(keys: string[]): Promise<KeyringResult> {
+  const [book, keychain] = await Promise.all([new HostBook().load(), keychainStatus()]);
+  let submitted: LoginValues | undefined;
+  let app!: ReturnType<typeof render>;
+  await inAct(() => {
+    app = render(
+      <LoginDialog isActive recent={book.recent} bookmarks={book.bookmarks} keychain={keychain} onSubmit={(values) => (submitted = values)} onCancel={() => {}} />,
+    );
+  });
+  const opened = app.lastFrame() ?? '';
+  for (const key of keys) await inAct(() => app.stdin.write(key));
+  const before = app.lastFrame() ?? '';
+  await inAct(() => app.unmount());
+  if (!submitted) return { op: 'dialog-login', opened, before, submitted: null };
+  const { password, ...shown } = submitted;
+  const result = await logIn({ ...shown, ...(password === '' ? {} : { password }) });
+  return { ...result, op: 'dialog-login', opened, before, submitted: { ...shown, typedPassword: password !== '' } };
 }
 
 async function runStep(step: KeyringStep): Promise<KeyringResult> {
@@ -31,21 +75,11 @@ async function runStep(step: KeyringStep): Promise<KeyringResult> {
     case 'hosts':
       return { op: step.op, data: await new HostBook().load() };
     case 'connect': {
-      const notices: string[] = [];
-      const session = await connectWithCredentials({
-        host: step.host,
-        port: step.port,
-        user: step.user,
-        ...(step.password === undefined ? {} : { password: step.password }),
-        ...(step.save === undefined ? {} : { save: step.save }),
-        onNotice: (message) => notices.push(message),
-        session: { reconnect: false },
-      });
-      // A request proves the session is really logged in, not just connected.
-      const listing = await session.request('list', { path: '/' });
-      await session.close();
-      return { op: step.op, user: session.user, entries: listing.entries.length, notices };
+      const { op: _op, ...values } = step;
+      return logIn(values);
     }
+    case 'dialog-login':
+      return dialogLogin(step.keys);
   }
 }
 

@@ -23,7 +23,9 @@ export type KeyringStep =
   | { op: 'get'; account: string }
   | { op: 'delete'; account: string }
   | { op: 'connect'; host: string; port: number; user: string; password?: string; save?: boolean }
-  | { op: 'hosts' };
+  | { op: 'hosts' }
+  /** The login dialog fed with the host book and keychain status, `keys` typed into it; its submit logs in. */
+  | { op: 'dialog-login'; keys: string[] };
 
 /** What a step answered: its own fields, or `error` with the FerryError's code and message. */
 export type KeyringResult = Record<string, unknown> & { op: string; error?: { code: string; message: string; name: string; why?: string } };
