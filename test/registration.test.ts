@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { registerAccount } from '../src/client/register.js';
 import { Session } from '../src/client/session.js';
@@ -190,4 +192,36 @@ test('ferry register: a bad account argument and a missing password are usage er
   const noTty = await runCli(['register', 'bob@127.0.0.1:1']);
   t.is(noTty.code, 2);
   t.regex(noTty.stderr, /--password-stdin/);
+});
+
+/** Runs `ferry register ACCOUNT` on a real terminal (script(1)), answering the two prompts. */
+async function registerOnTerminal(account: string, answers: [string, string]): Promise<{ code: number | null; out: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'register', account].map(quote).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const prompts = ['Choose a password for ', 'Again: '];
+  let answered = 0;
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    // Answer each prompt once it shows, as a person would.
+    while (answered < prompts.length && out.includes(prompts[answered]!)) child.stdin.write(`${answers[answered++]}\r`);
+  });
+  return { code: await exited, out };
+}
+
+test('on a terminal, ferry register asks for the password twice (through a real pty)', async (t) => {
+  const ts = await server(t, { registration: 'open' });
+  const differ = await registerOnTerminal(`olga@127.0.0.1:${ts.port}`, ['olga-secret-1', 'olga-secret-2']);
+  t.is(differ.code, 2, differ.out);
+  t.regex(differ.out, /the two passwords differ/);
+  t.is(ts.server.users.get('olga'), undefined);
+
+  const { code, out } = await registerOnTerminal(`nina@127.0.0.1:${ts.port}`, ['nina-secret-1', 'nina-secret-1']);
+  t.is(code, 0, out);
+  t.regex(out, /account nina created/);
+  t.notRegex(out, /nina-secret-1/, 'the password is not echoed');
+  const session = await login(ts, 'nina', 'nina-secret-1');
+  await session.close();
 });
