@@ -11,9 +11,11 @@
  *   --server-config FILE   a `ferry serve --config` file, to compare server settings
  *   --profile DIR  write the server's CPU profile (node --cpu-prof) into DIR; profile the client
  *                  side with `node --cpu-prof dist/bench/run.js`
+ *   --render      only the TUI render section (it also runs after the transfers by default):
+ *                 first paint of a 100,000-entry pane and key → frame (bench/render.ts)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     record: { type: 'boolean', default: false },
     'server-config': { type: 'string' },
     profile: { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 
@@ -61,6 +64,26 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  if (!args.render) await transfers();
+  await renderSection();
+}
+
+/** The TUI's render times: cheap (a few seconds), so it runs with every bench. */
+async function renderSection(): Promise<void> {
+  console.error('render: a pane listing 100,000 entries, first paint and key → frame');
+  // React's development build (the default without NODE_ENV) is several times slower and records
+  // a performance mark per component; the TUI runs the production build, so the bench does too.
+  // Imported here because React reads NODE_ENV when it is first loaded.
+  process.env.NODE_ENV ??= 'production';
+  const { benchRender, formatRenderTable } = await import('./render.js');
+  const measured = await benchRender({ runs: args.quick ? 3 : Math.max(3, runs) });
+  // Frame times on a busy machine mostly measure the other processes: say how busy it was.
+  const table = `${formatRenderTable(measured)}\n\nLoad average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores.`;
+  console.log(`\nferry TUI render — ${machineLine()}\n\n${table}\n`);
+  if (args.record) await record(table, 'bench-render');
+}
+
+async function transfers(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
   const root = join(work, 'server');
   const local = join(work, 'local');
@@ -139,7 +162,7 @@ async function main(): Promise<void> {
 
   const table = formatTable(measurements);
   console.log(`\nferry on loopback — ${machineLine()}\n\n${table}\n`);
-  if (args.record) await record(table);
+  if (args.record) await record(table, 'bench');
 }
 
 async function copyTree(from: LocalFileSystem | RemoteFileSystem, source: string, to: LocalFileSystem | RemoteFileSystem, target: string): Promise<void> {
@@ -154,12 +177,12 @@ function label(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : `${bytes / 1024 ** 2} MiB`;
 }
 
-/** Replaces the block between the markers in docs/benchmarks.md with this run's table. */
-async function record(table: string): Promise<void> {
+/** Replaces the block between the `<!-- marker:begin/end -->` lines in docs/benchmarks.md with this run's table. */
+async function record(table: string, marker: string): Promise<void> {
   const path = join(PROJECT, 'docs', 'benchmarks.md');
   const text = await readFile(path, 'utf8');
-  const begin = '<!-- bench:begin -->';
-  const end = '<!-- bench:end -->';
+  const begin = `<!-- ${marker}:begin -->`;
+  const end = `<!-- ${marker}:end -->`;
   const at = text.indexOf(begin);
   const until = text.indexOf(end);
   if (at < 0 || until < at) throw new Error(`${path} lacks the ${begin} … ${end} markers`);
