@@ -50,6 +50,7 @@ export const COMMANDS = [
   // ---- global: wherever the panes or the queue panel have the input ----
   { id: 'app.help', layer: 'global', keys: [k('f1')], description: 'Show this list of keys', fkey: { n: 1, label: 'Help' } },
   { id: 'app.quit', layer: 'global', keys: [k('f10'), k('q')], description: 'Quit (asks first while transfers are running)', fkey: { n: 10, label: 'Quit' } },
+  { id: 'app.connect', layer: 'global', keys: [ctrl('o')], description: 'Connect to a server (the login dialog); the remote side opens in the right pane' },
   { id: 'queue.toggle', layer: 'global', keys: [k('f9'), ctrl('t')], description: 'Show / hide the transfer queue and move the input to it', fkey: { n: 9, label: 'Queue' } },
 
   // ---- pane ----

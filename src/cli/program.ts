@@ -9,9 +9,13 @@ import { registerLsCommand } from './ls-command.js';
 import { registerRegisterCommand } from './register-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTransferCommands } from './transfer-command.js';
+import { registerTuiCommands } from './tui-command.js';
 import { registerUserCommand } from './user-command.js';
 
 const MORE_HELP = `
+Without a command, ferry opens the file manager (local disk | server) with the login dialog;
+\`ferry connect alice@files.example\` opens it logged in. F1 inside lists the keys.
+
 Remote paths are URLs: ferry://[user@]host[:port]/path (port 7070 by default; the user defaults
 to $FERRY_USER, then your login name). The path is relative to your home on the server.
 
@@ -63,6 +67,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   registerRegisterCommand(program);
   registerUserCommand(program);
   registerDemoCommand(program);
+  registerTuiCommands(program);
   return program;
 }
 

@@ -1,10 +1,19 @@
+import type { Session } from '../../src/client/session.js';
+import type { TransferJournal } from '../../src/transfer/journal.js';
 import type { TransferQueue } from '../../src/transfer/transfer-queue.js';
 import type { AppStore } from '../model/app-state.js';
+import type { ConflictBridge } from '../queue/conflict-bridge.js';
 
 /** What commands need besides the state: the queue, the terminal, a temp dir, the way out. */
 export interface CommandContext {
   store: AppStore;
   queue: TransferQueue;
+  /** The queue's journal (a TUI run's copies, for "resume?" next time), when there is one. */
+  journal: TransferJournal | undefined;
+  /** Where the queue's file-exists questions wait for the dialog. */
+  conflicts: ConflictBridge;
+  /** Sessions the TUI opened (the login dialog), closed when it ends. */
+  sessions: Set<Session>;
   /**
    * Hands the terminal to `run` (an editor): the TUI is taken down first and drawn again after.
    * Tests pass a function that just runs it.

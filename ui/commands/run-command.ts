@@ -5,6 +5,7 @@ import type { CommandContext } from './context.js';
 import { copyToOtherPane } from './copy.js';
 import { editCurrent } from './edit.js';
 import { startDelete, startMark, startMkdir, startMove } from './file-ops.js';
+import { openLogin } from './login.js';
 import { goParent, openCurrent, reread } from './navigate.js';
 import { viewCurrent } from './view.js';
 
@@ -61,6 +62,9 @@ export async function runCommand(ctx: CommandContext, id: CommandId): Promise<vo
       return;
     case 'app.quit':
       quit(ctx);
+      return;
+    case 'app.connect':
+      openLogin(ctx);
       return;
     case 'queue.toggle': {
       const { queue } = store.getState();
@@ -129,7 +133,9 @@ export async function runCommand(ctx: CommandContext, id: CommandId): Promise<vo
  */
 export function handlePaneKey(ctx: CommandContext, key: KeyPress): Promise<void> {
   const { store } = ctx;
-  const { active, sides } = store.getState();
+  const { active, sides, message } = store.getState();
+  // A message stays until the next key, unless it tracks work that is still going on.
+  if (message !== null && message.tone !== 'progress') store.dispatch({ type: 'clear-message' });
   const filtering = sides[active].pane.filter !== null;
   if (filtering) {
     const command = matchKey('filter', key);

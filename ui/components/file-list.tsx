@@ -42,7 +42,7 @@ function colorOf(entry: Entry, marked: boolean): string | undefined {
 
 /** One row; memoised so moving the cursor redraws two rows, not the page. */
 const Row = memo(function Row({ entry, columns, marked, cursor, active, edge, edgeColor, now }: RowProps) {
-  const text = entry === undefined ? emptyRowText(columns) : rowText(entry, columns, now);
+  const text = entry === undefined ? emptyRowText(columns) : rowText(entry, columns, now, marked);
   const highlight = cursor && entry !== undefined;
   return (
     <Text wrap="truncate">

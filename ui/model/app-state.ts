@@ -1,6 +1,7 @@
 import type { SessionState } from '../../src/client/session.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 import type { Quota } from '../../src/protocol/index.js';
+import type { UnfinishedJournal } from '../../src/transfer/journal.js';
 import { initialPane, reducePane, type PaneAction, type PaneState } from './pane-state.js';
 import { createStore, type Store } from './store.js';
 import type { ViewContent } from './view-content.js';
@@ -34,7 +35,10 @@ export type Overlay =
   | { kind: 'viewer'; title: string; content: ViewContent }
   | { kind: 'input'; title: string; prompt: string; initial: string; purpose: InputPurpose }
   | { kind: 'confirm'; title: string; message: string; yes: string; danger: boolean; purpose: ConfirmPurpose }
-  | { kind: 'login' };
+  /** `busy` while logging in (with the place in the server's queue, if it has one); `error` after a failure. */
+  | { kind: 'login'; initial?: { host: string; port: number; user: string }; busy: boolean; queuePosition?: number; error?: string }
+  /** Unfinished copies of earlier runs, offered to resume. */
+  | { kind: 'resume'; journals: UnfinishedJournal[] };
 
 export type MessageTone = 'info' | 'error' | 'progress';
 

@@ -75,9 +75,12 @@ export function timeText(mtime: number, now: number): string {
   return `${MONTHS[d.getMonth()]} ${day} ${tail}`;
 }
 
+/** Replaces the type mark of a marked entry, so marks show without colour too. */
+export const MARKED = '✓';
+
 /** One row of the list, exactly `columns` wide in total (separators included). */
-export function rowText(entry: Entry, columns: Columns, now: number): string {
-  let line = fitColumns(typeMark(entry) + entry.name, columns.name, { cut: 'middle' });
+export function rowText(entry: Entry, columns: Columns, now: number, marked = false): string {
+  let line = fitColumns((marked ? MARKED : typeMark(entry)) + entry.name, columns.name, { cut: 'middle' });
   if (columns.size > 0) line += `│${fitColumns(sizeText(entry), columns.size, { align: 'right' })}`;
   if (columns.time > 0) line += `│${fitColumns(isParentEntry(entry) ? '' : timeText(entry.mtime, now), columns.time, { align: 'right' })}`;
   return line;

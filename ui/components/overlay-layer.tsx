@@ -1,0 +1,138 @@
+import { useEffect, useState } from 'react';
+import type { HostEntry } from '../../src/credentials/host-book.js';
+import type { KeychainStatus } from '../../src/credentials/keychain.js';
+import type { CommandContext } from '../commands/context.js';
+import { answerConfirm, answerInput } from '../commands/file-ops.js';
+import { submitLogin, type LoginService } from '../commands/login.js';
+import { discardUnfinished, resumeUnfinished } from '../commands/resume.js';
+import { ConfirmDialog } from '../dialogs/confirm-dialog.js';
+import { ConflictDialog } from '../dialogs/conflict-dialog.js';
+import { InputDialog } from '../dialogs/input-dialog.js';
+import { LoginDialog } from '../dialogs/login-dialog.js';
+import { ResumeDialog } from '../dialogs/resume-dialog.js';
+import type { Overlay as OverlayState } from '../model/app-state.js';
+import type { ConflictQuestion } from '../queue/conflict-bridge.js';
+import { Overlay } from './dialog-frame.js';
+
+export interface OverlayLayerProps {
+  ctx: CommandContext;
+  overlay: OverlayState | null;
+  /** A file-exists question of the queue: it goes above everything else. */
+  question: ConflictQuestion | null;
+  login: LoginService | undefined;
+  journalDir: string | undefined;
+  width: number;
+  height: number;
+}
+
+/** What the login dialog lists, loaded when it opens. */
+function useLoginLists(service: LoginService | undefined, open: boolean) {
+  const [lists, setLists] = useState<{ recent: HostEntry[]; bookmarks: HostEntry[]; keychain: KeychainStatus | undefined }>({ recent: [], bookmarks: [], keychain: undefined });
+  useEffect(() => {
+    if (!open || service === undefined) return;
+    let live = true;
+    service.load().then(
+      (loaded) => {
+        if (live) setLists({ recent: loaded.recent, bookmarks: loaded.bookmarks, keychain: loaded.keychain });
+      },
+      (error: unknown) => {
+        if (live) setLists({ recent: [], bookmarks: [], keychain: { available: false, reason: error instanceof Error ? error.message : String(error) } });
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [service, open]);
+  return lists;
+}
+
+/** The dialog on top of the panes (one at a time), centred, with the input. */
+export function OverlayLayer({ ctx, overlay, question, login, journalDir, width, height }: OverlayLayerProps) {
+  const lists = useLoginLists(login, overlay?.kind === 'login');
+  const close = () => ctx.store.dispatch({ type: 'overlay', overlay: null });
+  const dialogWidth = Math.max(30, Math.min(width - 4, 72));
+  let dialog = null;
+  if (question !== null) {
+    dialog = (
+      <ConflictDialog
+        isActive
+        job={question.job}
+        source={question.source}
+        target={question.target}
+        canResume={question.canResume}
+        width={Math.max(40, Math.min(width - 4, 76))}
+        onDecide={(decision) => ctx.conflicts.answer(decision)}
+      />
+    );
+  } else if (overlay?.kind === 'input') {
+    dialog = (
+      <InputDialog
+        key={overlay.title + overlay.prompt}
+        title={overlay.title}
+        prompt={overlay.prompt}
+        initial={overlay.initial}
+        width={dialogWidth}
+        isActive
+        onSubmit={(value) => void answerInput(ctx, overlay.purpose, value)}
+        onCancel={close}
+      />
+    );
+  } else if (overlay?.kind === 'confirm') {
+    dialog = (
+      <ConfirmDialog
+        title={overlay.title}
+        message={overlay.message}
+        yes={overlay.yes}
+        danger={overlay.danger}
+        width={dialogWidth}
+        isActive
+        onYes={() => void answerConfirm(ctx, overlay.purpose)}
+        onNo={close}
+      />
+    );
+  } else if (overlay?.kind === 'login' && login !== undefined) {
+    dialog = (
+      <LoginDialog
+        isActive
+        recent={lists.recent}
+        bookmarks={lists.bookmarks}
+        keychain={lists.keychain}
+        busy={overlay.busy}
+        {...(overlay.initial ? { initial: overlay.initial } : {})}
+        {...(overlay.queuePosition === undefined ? {} : { queuePosition: overlay.queuePosition })}
+        {...(overlay.error === undefined ? {} : { error: overlay.error })}
+        width={Math.max(40, Math.min(width - 4, 70))}
+        onSubmit={(values) => void submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir })}
+        onCancel={close}
+      />
+    );
+  } else if (overlay?.kind === 'resume') {
+    const remaining = (journal: { file: string }) => overlay.journals.filter((j) => j.file !== journal.file);
+    const next = (journal: { file: string }) => {
+      const rest = remaining(journal);
+      ctx.store.dispatch({ type: 'overlay', overlay: rest.length > 0 ? { kind: 'resume', journals: rest } : null });
+    };
+    dialog = (
+      <ResumeDialog
+        isActive
+        journals={overlay.journals}
+        width={Math.max(40, Math.min(width - 4, 76))}
+        onResume={(journal) => {
+          next(journal);
+          void resumeUnfinished(ctx, journal);
+        }}
+        onDiscard={(journal) => {
+          next(journal);
+          void discardUnfinished(ctx, journal);
+        }}
+        onClose={close}
+      />
+    );
+  }
+  if (dialog === null) return null;
+  return (
+    <Overlay width={width} height={height}>
+      {dialog}
+    </Overlay>
+  );
+}
