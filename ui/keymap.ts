@@ -11,9 +11,9 @@ export { isTextInput, keyPressFromInk, parseKeySequence, type KeyPress } from '.
  * - dialog: every dialog (input fields, confirm, login, resume); conflict: the file-exists dialog
  *   (checked before 'dialog');
  * - queue: the transfer queue panel when it has the input; viewer: the F3 viewer and the F1 help;
- * - output: reserved for the remote command output panel.
+ * - output: the remote command output panel when it has the input; command: the command line.
  */
-export type Layer = 'global' | 'pane' | 'filter' | 'dialog' | 'conflict' | 'queue' | 'viewer' | 'output';
+export type Layer = 'global' | 'pane' | 'filter' | 'dialog' | 'conflict' | 'queue' | 'viewer' | 'output' | 'command';
 
 /**
  * A key as the table declares it: a key name ('f5', 'up', 'return', 'escape', 'tab',
@@ -113,6 +113,25 @@ export const COMMANDS = [
   { id: 'queue.cancel', layer: 'queue', keys: [k('delete'), k('c')], description: 'Cancel the selected job' },
   { id: 'queue.close', layer: 'queue', keys: [k('escape')], description: 'Give the input back to the panes (the panel stays)' },
 
+  // ---- remote commands: the command line and the output panel ----
+  { id: 'command.open', layer: 'pane', keys: [k(':')], description: "Open the command line: run a program the server allows, in the remote pane's directory (quotes and backslashes split the arguments, but no shell runs it)" },
+  { id: 'output.show', layer: 'pane', keys: [ctrl('p')], description: 'Show the output of the last remote commands and move the input to it' },
+  { id: 'command.run', layer: 'command', keys: [k('return')], description: 'Run the command line (its words become the argv as typed; nothing is expanded)' },
+  { id: 'command.history-prev', layer: 'command', keys: [k('up')], description: 'The previous command from the history' },
+  { id: 'command.history-next', layer: 'command', keys: [k('down')], description: 'The next command from the history' },
+  { id: 'command.close', layer: 'command', keys: [k('escape')], description: 'Close the command line' },
+  { id: 'output.up', layer: 'output', keys: [k('up')], description: 'Scroll the output up a line' },
+  { id: 'output.down', layer: 'output', keys: [k('down')], description: 'Scroll the output down a line' },
+  { id: 'output.page-up', layer: 'output', keys: [k('pageup')], description: 'Scroll the output up a page' },
+  { id: 'output.page-down', layer: 'output', keys: [k('pagedown')], description: 'Scroll the output down a page' },
+  { id: 'output.home', layer: 'output', keys: [k('home')], description: 'To the oldest output kept' },
+  { id: 'output.end', layer: 'output', keys: [k('end')], description: 'To the newest output (and follow it)' },
+  { id: 'output.cancel', layer: 'output', keys: [ctrl('c')], description: 'Cancel the running command (the server kills it)' },
+  { id: 'output.full-screen', layer: 'output', keys: [ctrl('o')], description: 'Hide the panes to show the output full screen, and back' },
+  { id: 'output.command-line', layer: 'output', keys: [k(':')], description: 'Open the command line for the next command' },
+  { id: 'output.close', layer: 'output', keys: [k('escape')], description: 'Hide the output panel (the runs are kept; the command keeps running)' },
+  { id: 'login.register', layer: 'dialog', keys: [ctrl('r')], description: 'Login dialog: switch to registering a new account (password typed twice), and back' },
+
   // ---- viewer and help ----
   { id: 'viewer.up', layer: 'viewer', keys: [k('up')], description: 'Scroll up a line' },
   { id: 'viewer.down', layer: 'viewer', keys: [k('down')], description: 'Scroll down a line' },
@@ -136,6 +155,7 @@ export const LAYERS: readonly { layer: Layer; title: string }[] = [
   { layer: 'dialog', title: 'Dialogs' },
   { layer: 'conflict', title: 'File exists dialog' },
   { layer: 'viewer', title: 'Viewer and help' },
+  { layer: 'command', title: 'Command line' },
   { layer: 'output', title: 'Command output' },
 ];
 
