@@ -162,11 +162,18 @@ test('the quick filter narrows the list incrementally, keeps .., and Backspace w
   t.deepEqual(names(state), ['..', 'Alpha'], 'case-insensitive substring');
   state = reducePane(state, { type: 'filter-append', text: 'x' });
   t.deepEqual(names(state), ['..']);
+  t.is(state.cursor, 0);
   state = apply(state, { type: 'filter-backspace' }, { type: 'filter-backspace' });
   t.is(state.filter, 'a');
   state = reducePane(state, { type: 'filter-backspace' });
   t.is(state.filter, null, 'an empty filter turns off');
   t.is(state.view.length, 7);
+});
+
+test('a filter started on .. puts the cursor on the first match', (t) => {
+  const state = reducePane(loaded(), { type: 'filter-append', text: '.t' });
+  t.deepEqual(names(state), ['..', 'b.txt']);
+  t.is(currentEntry(state)?.name, 'b.txt');
 });
 
 test('marks survive the filter; operations act on the marked entries that are shown', (t) => {

@@ -55,7 +55,14 @@ export async function goParent(ctx: CommandContext, side: Side): Promise<void> {
   const { fs, pane } = ctx.store.getState().sides[side];
   const parent = fs.dirname(pane.path);
   if (parent === pane.path) return;
-  await loadDir(ctx, side, parent, fs.basename(pane.path));
+  await enter(ctx, side, parent, fs.basename(pane.path));
+}
+
+/** loadDir for a move the user asked for: a failure is also said in full on the message line. */
+async function enter(ctx: CommandContext, side: Side, path: string, select?: string): Promise<void> {
+  if (await loadDir(ctx, side, path, select)) return;
+  const error = ctx.store.getState().sides[side].pane.error;
+  if (error !== null) ctx.store.dispatch({ type: 'message', text: error.includes(path) ? error : `${path}: ${error}`, tone: 'error' });
 }
 
 /**
@@ -71,7 +78,7 @@ export async function openCurrent(ctx: CommandContext, side: Side): Promise<Entr
     return undefined;
   }
   if (isDirLike(entry)) {
-    await loadDir(ctx, side, fs.join(pane.path, entry.name));
+    await enter(ctx, side, fs.join(pane.path, entry.name));
     return undefined;
   }
   return entry;

@@ -16,19 +16,30 @@ export interface StatusBarProps {
 
 /**
  * A pane's status line (mc's mini-status): the marked count and bytes when something is marked,
- * else the entry under the cursor; on the right the quick filter or why the last listing failed.
+ * else the entry under the cursor; on the right the quick filter. Why the last listing failed takes
+ * the whole line.
  */
 export function StatusBar({ pane, width, edge, edgeColor, now }: StatusBarProps) {
   // Summing the marks walks the view: only when the view or the marks change, not per cursor move.
   const marked = useMemo(() => markSummary(pane), [pane.view, pane.marks]);
   const entry = currentEntry(pane);
   const info = entryInfo(entry, now ?? Date.now());
+  if (pane.error !== null) {
+    // Why the directory could not be listed matters more than the entry: it gets the whole line,
+    // cut in the middle so the code at the end stays.
+    return (
+      <Text wrap="truncate">
+        <Text color={edgeColor}>{edge}</Text>
+        <Text color="red" bold>
+          {fitColumns(pane.error, width, { cut: 'middle' })}
+        </Text>
+        <Text color={edgeColor}>{edge}</Text>
+      </Text>
+    );
+  }
   let right = '';
   let rightColor: string | undefined;
-  if (pane.error !== null) {
-    right = pane.error;
-    rightColor = 'red';
-  } else if (pane.filter !== null) {
+  if (pane.filter !== null) {
     right = `filter: ${pane.filter}_`;
     rightColor = 'cyan';
   } else if (pane.truncated) {

@@ -166,9 +166,10 @@ function withView(state: PaneState, changes: Partial<PaneState>): PaneState {
   const next = { ...state, ...changes };
   const current = state.view[state.cursor]?.name;
   next.view = buildView(next.sorted, next.atRoot, next.showHidden, next.filter);
-  const found = indexOfName(next.view, current);
-  // A filter that hides the cursor's entry puts the cursor on the first match, not on `..`.
-  const fallback = next.filter !== null && next.filter !== '' && !next.atRoot && next.view.length > 1 ? 1 : 0;
+  const filtering = next.filter !== null && next.filter !== '';
+  // While filtering, `..` (always shown) is no match: the cursor goes to the first real one.
+  const found = filtering && current === PARENT_ENTRY.name ? -1 : indexOfName(next.view, current);
+  const fallback = filtering && !next.atRoot && next.view.length > 1 ? 1 : 0;
   return settle({ ...next, cursor: -1 }, found >= 0 ? found : fallback);
 }
 
