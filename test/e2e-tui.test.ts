@@ -1,0 +1,216 @@
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { startCutProxy } from './helpers/cut-proxy.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { startThrottleProxy } from './helpers/throttle-proxy.js';
+import { builtCliExists, startTmux, type TmuxSession } from './helpers/tmux.js';
+import { hashTree, makeTree, sha256File } from './helpers/tree.js';
+
+/*
+ * The built `ferry` in a real terminal (tmux, 160 × 45) against a real server on loopback: log
+ * in through the dialog, browse, mark, copy with F5 both ways, F7 / F8, and a copy that survives
+ * its connection being cut. Keys go in with send-keys, the screen comes back with capture-pane;
+ * every wait is for something to appear on the screen or on disk. Each test has its own server,
+ * temp HOME and tmux server; they run one after the other (each is a whole program).
+ */
+
+const ALICE = { name: 'alice', password: 'alice-password-1' };
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+interface World {
+  dir: string;
+  /** The local side's starting directory (the TUI's cwd). */
+  work: string;
+  server: TestServer;
+  /** alice's home on the server's disk. */
+  home: string;
+  tui: TmuxSession;
+}
+
+if (!builtCliExists()) {
+  test('e2e TUI (skipped: no build; run `npx tsc -p .` or `npm test`)', (t) => t.pass());
+}
+
+/** A temp dir with `work/` (the cwd) and a private HOME and XDG dirs, removed after the test. */
+async function scratch(t: ExecutionContext): Promise<{ dir: string; work: string; env: Record<string, string> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const home = join(dir, 'home');
+  const work = join(dir, 'work');
+  await mkdir(home, { recursive: true });
+  await mkdir(work, { recursive: true });
+  const env = {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    // No keychain here: the login dialog says so and uses the typed password once.
+    DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-dbus')}`,
+    TERM: 'xterm-256color',
+  };
+  return { dir, work, env };
+}
+
+/** Starts a server, then `ferry connect alice@127.0.0.1:<port>` (through `port` when given) and logs in. */
+async function start(t: ExecutionContext, options: { viaPort?: (server: TestServer) => Promise<number> } = {}): Promise<World> {
+  const { dir, work, env } = await scratch(t);
+  const server = await startTestServer({ users: [ALICE] });
+  t.teardown(() => server.close());
+  const port = options.viaPort ? await options.viaPort(server) : server.port;
+  const tui = await startTmux({ args: ['connect', `${ALICE.name}@127.0.0.1:${port}`], dir, cwd: work, env });
+  t.teardown(() => tui.kill());
+  await tui.waitFor(/Password +\[/);
+  await tui.type(ALICE.password);
+  // Enter only once the password is in the field: keys read together arrive as one paste.
+  await tui.waitFor(`Password  [${'•'.repeat(ALICE.password.length)}`);
+  await tui.press('Enter');
+  await tui.waitFor(`alice@127.0.0.1:${port}:/`);
+  await tui.waitForGone('Connect to a ferry server');
+  return { dir, work, server, home: join(server.root, 'homes', ALICE.name), tui };
+}
+
+/** The line of the screen holding `text` (first match), or ''. */
+function lineWith(screen: string, text: string): string {
+  return screen.split('\n').find((line) => line.includes(text)) ?? '';
+}
+
+/** The left or right half of each screen line (the panes split the 160 columns in two). */
+function half(screen: string, side: 'left' | 'right'): string {
+  return screen
+    .split('\n')
+    .map((line) => {
+      const chars = [...line];
+      return (side === 'left' ? chars.slice(0, 80) : chars.slice(80)).join('');
+    })
+    .join('\n');
+}
+
+/** Tab, and wait until the right pane has the input (mc's double frame moved there). */
+async function toRightPane(tui: TmuxSession): Promise<void> {
+  await tui.press('Tab');
+  await tui.waitFor(/^┌[^\n]*╔═/);
+}
+
+async function waitForPaneEntry(tui: TmuxSession, side: 'left' | 'right', name: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const screen = await tui.capture();
+    if (half(screen, side).includes(name)) return;
+    if (Date.now() > deadline) throw new Error(`${name} never showed in the ${side} pane; the screen:\n${screen}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** F10, and the program ends normally. */
+async function quit(tui: TmuxSession): Promise<void> {
+  await tui.press('F10');
+  await tui.waitFor('[ferry exited');
+  const status = await tui.exitStatus();
+  if (status !== 0) throw new Error(`ferry exited with ${status}; the screen:\n${await tui.capture()}`);
+}
+
+test.serial('log in, walk into a directory, mark two files, F5: the queue reaches 100 % and the server has them, byte for byte', async (t) => {
+  const world = await start(t);
+  const { tui, work, home } = world;
+  await makeTree(join(work, 'src'), { 'alpha.bin': 3 * MiB + 17, 'beta.bin': 2 * MiB, 'gamma.txt': 1000 });
+  await tui.press('C-r');
+  await waitForPaneEntry(tui, 'left', '/src');
+
+  // The cursor starts on `..`; `src` is the next row.
+  await tui.press('Down', 'Enter');
+  await tui.waitFor(`${work}/src`);
+  await waitForPaneEntry(tui, 'left', 'alpha.bin');
+  await tui.press('Down', 'IC', 'IC');
+  await tui.waitFor(/2 marked, 5\.0 MiB/);
+
+  await tui.press('F5');
+  const done = await tui.waitFor(/Transfers · all done/, 60_000);
+  t.regex(lineWith(done, 'Total'), /2\/2 files +100%/);
+  // Queue rows: an upload arrow, the name, a full bar.
+  t.regex(lineWith(done, '↑ alpha.bin'), /100%.*3\.0 MiB \/ 3\.0 MiB.*done/);
+  t.regex(lineWith(done, '↑ beta.bin'), /100%.*2\.0 MiB \/ 2\.0 MiB.*done/);
+  await waitForPaneEntry(tui, 'right', 'alpha.bin');
+  await waitForPaneEntry(tui, 'right', 'beta.bin');
+
+  t.is(await sha256File(join(home, 'alpha.bin')), await sha256File(join(work, 'src', 'alpha.bin')));
+  t.is(await sha256File(join(home, 'beta.bin')), await sha256File(join(work, 'src', 'beta.bin')));
+  t.false((await readdir(home)).includes('gamma.txt'), 'the unmarked file stayed behind');
+  await quit(tui);
+});
+
+test.serial('a directory copied from the server to the local pane arrives whole', async (t) => {
+  const world = await start(t);
+  const { tui, work, home } = world;
+  await makeTree(join(home, 'photos'), { 'a.jpg': 700 * KiB, 'b.jpg': 1 * MiB + 3, '2024/c.jpg': 300 * KiB, '2024/deep/d.raw': 2 * MiB, 'empty/': null });
+  await toRightPane(tui);
+  await tui.press('C-r');
+  // The server's root has no `..`: `photos` is the first row.
+  await waitForPaneEntry(tui, 'right', '/photos');
+  await tui.press('F5');
+  const done = await tui.waitFor(/Transfers · all done/, 60_000);
+  t.regex(lineWith(done, 'Total'), /4\/4 files +100%/);
+  t.regex(lineWith(done, '↓ d.raw'), /100%.*done/, 'a download, finished');
+  await waitForPaneEntry(tui, 'left', '/photos');
+
+  const copied = await hashTree(join(work, 'photos'));
+  const original = await hashTree(join(home, 'photos'));
+  t.deepEqual(copied.files, original.files);
+  t.deepEqual(copied.dirs, original.dirs);
+  t.is(copied.files.size, 4);
+  await quit(tui);
+});
+
+test.serial('F7 makes a directory on the server, F8 deletes it after asking', async (t) => {
+  const world = await start(t);
+  const { tui, home } = world;
+  await toRightPane(tui);
+  await tui.press('F7');
+  await tui.waitFor(/Make a directory|Mkdir|directory name/i);
+  await tui.type('made-by-f7');
+  await tui.waitFor('made-by-f7');
+  await tui.press('Enter');
+  await waitForPaneEntry(tui, 'right', '/made-by-f7');
+  t.true((await stat(join(home, 'made-by-f7'))).isDirectory());
+
+  // The new directory is under the cursor.
+  await tui.press('F8');
+  const asked = await tui.waitFor(/Delete/);
+  t.regex(asked, /made-by-f7/);
+  await tui.press('Enter');
+  await tui.waitForGone('/made-by-f7');
+  await t.throwsAsync(stat(join(home, 'made-by-f7')), { code: 'ENOENT' });
+  await quit(tui);
+});
+
+test.serial('the connection is cut during a copy: the TUI reconnects and the copy finishes by itself, intact', async (t) => {
+  let cut: Awaited<ReturnType<typeof startCutProxy>> | undefined;
+  // The TUI talks to a cutting proxy in front of a slow link (~1 MiB/s each way), so the copy is
+  // surely still running when the cut comes.
+  const world = await start(t, {
+    viaPort: async (server) => {
+      const slow = await startThrottleProxy(server.port, 1 * MiB, { both: true });
+      t.teardown(() => slow.close());
+      cut = await startCutProxy(slow.port);
+      t.teardown(() => cut!.close());
+      return cut.port;
+    },
+  });
+  const { tui, work, home } = world;
+  await makeTree(work, { 'big.bin': 6 * MiB });
+  await tui.press('C-r');
+  await waitForPaneEntry(tui, 'left', 'big.bin');
+  await tui.press('Down', 'F5');
+  // Cut once a part of the file is across.
+  await tui.waitFor(/big\.bin .*\b([1-9]\d?)%/, 30_000);
+  const accepted = cut!.accepted;
+  t.true(cut!.cutAll() >= 1, 'a live connection was cut');
+
+  const done = await tui.waitFor(/Transfers · all done/, 90_000);
+  t.regex(lineWith(done, 'Total'), /1\/1 files +100%/);
+  t.true(cut!.accepted > accepted, 'the session came back through the proxy');
+  t.is(await sha256File(join(home, 'big.bin')), await sha256File(join(work, 'big.bin')));
+  await quit(tui);
+});
