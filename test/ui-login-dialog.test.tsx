@@ -6,10 +6,14 @@ import type { HostEntry } from '../src/credentials/host-book.js';
 import type { KeychainStatus } from '../src/credentials/keychain.js';
 import { FerryError } from '../src/protocol/index.js';
 import { editText, TextField, useTextField, type TextEditState } from '../ui/components/text-field.js';
-import { focusStops, LoginDialog, wrapWords, type LoginDialogProps, type LoginValues } from '../ui/dialogs/login-dialog.js';
+import { focusStops, LoginDialog, validateRegister, wrapWords, type LoginDialogProps, type LoginValues, type RegisterValues } from '../ui/dialogs/login-dialog.js';
 import { matchKey, parseKeySequence } from '../ui/keymap.js';
 import { errorText } from '../ui/model/error-text.js';
 import { useKeypress } from '../ui/use-keypress.js';
+import { registerAccount } from '../src/client/register.js';
+import { Session } from '../src/client/session.js';
+import type { ServerOptions } from '../server/options.js';
+import { startTestServer } from './helpers/server.js';
 
 const KEY = {
   tab: '\t',
@@ -25,6 +29,7 @@ const KEY = {
   home: '\u001B[H',
   delete: '\u001B[3~',
   ctrlU: '\u0015',
+  ctrlR: '\u0012',
 } as const;
 
 const AVAILABLE: KeychainStatus = { available: true };
@@ -351,4 +356,104 @@ test('wrapWords breaks at spaces within the width and cuts a word longer than a 
   t.deepEqual(wrapWords('the keyring is locked right now', 12), ['the keyring', 'is locked', 'right now']);
   t.deepEqual(wrapWords('a abcdefghijklmnop b', 6), ['a', 'abcde…', 'b']);
   t.deepEqual(wrapWords('', 6), ['']);
+});
+
+// ---- register mode (against a real server, through registerAccount) ----
+
+/** Waits, letting React flush inside act(), until `check()` holds (a server answers in real time). */
+async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+  }
+}
+
+/** onRegister as the App wires it: registerAccount at ws://host:port, recording each call. */
+function registerThrough(calls: RegisterValues[]) {
+  return (values: RegisterValues) => {
+    calls.push(values);
+    return registerAccount({ url: `ws://${values.host}:${values.port}`, user: values.user, password: values.password });
+  };
+}
+
+dialogTest('register mode: Ctrl-R switches, the password is typed twice and must match; "waiting for approval" with approval on', async (t) => {
+  const ts = await startTestServer({ options: { registration: 'approval' } as Partial<ServerOptions> });
+  t.teardown(() => ts.close());
+  const calls: RegisterValues[] = [];
+  const d = await open({ initial: { host: '127.0.0.1', port: ts.port, user: '' }, onRegister: registerThrough(calls) });
+  t.regex(d.frame(), /Ctrl-R register a new account/);
+  await d.keys(KEY.ctrlR);
+  t.regex(d.frame(), /Register a new account/);
+  t.notRegex(d.frame(), /Save password/);
+  t.is(fieldText(d.frame(), 'Again'), 'the same password again');
+  // Focus starts on the user; the password twice, differing: refused before anything is sent.
+  await d.keys('newbie', KEY.tab, 'pass-word-1', KEY.tab, 'pass-word-2');
+  t.is(fieldText(d.frame(), 'Password'), '•••••••••••');
+  t.is(fieldText(d.frame(), 'Again'), '•••••••••••');
+  t.false(d.app.frames.some((frame) => frame.includes('pass-word')));
+  await d.keys(KEY.enter);
+  t.true(flat(d.frame()).includes('the two passwords differ: type the same password twice'));
+  t.deepEqual(calls, []);
+  await d.keys(KEY.ctrlU, 'pass-word-1', KEY.enter);
+  t.deepEqual(calls, [{ host: '127.0.0.1', port: ts.port, user: 'newbie', password: 'pass-word-1' }]);
+  await until(() => flat(d.frame()).includes('waiting for approval'), 'the outcome', 10_000);
+  t.true(flat(d.frame()).includes(`account newbie@127.0.0.1:${ts.port} created and waiting for approval: an administrator must approve it before you can log in`));
+  // Back in the login form; the server has the pending account.
+  t.regex(d.frame(), /Connect to a ferry server/);
+  t.deepEqual(ts.server.users.get('newbie')?.status, 'pending');
+  t.deepEqual(d.submitted, []);
+  // The same name again: the server's refusal, as one readable line.
+  await d.keys(KEY.ctrlR, 'pass-word-1', KEY.tab, 'pass-word-1', KEY.enter);
+  await until(() => /\(EEXIST\)/.test(flat(d.frame())), `the refusal in ${d.frame()}`, 10_000);
+  t.regex(d.frame(), /Register a new account/);
+  t.notRegex(d.frame(), /at .*\.ts:\d+/);
+  await d.unmount();
+});
+
+dialogTest('register mode with registration open: "account created", then Enter logs in with the new account', async (t) => {
+  const ts = await startTestServer({ options: { registration: 'open' } as Partial<ServerOptions> });
+  t.teardown(() => ts.close());
+  const calls: RegisterValues[] = [];
+  const d = await open({ initial: { host: '127.0.0.1', port: ts.port, user: 'fresh' }, onRegister: registerThrough(calls) });
+  await d.keys(KEY.ctrlR, 'open-sesame-1', KEY.tab, 'open-sesame-1', KEY.enter);
+  await until(() => flat(d.frame()).includes('created: press Enter to log in'), 'the outcome', 10_000);
+  t.regex(d.frame(), /Connect to a ferry server/);
+  await d.keys(KEY.enter);
+  t.deepEqual(d.submitted, [{ host: '127.0.0.1', port: ts.port, user: 'fresh', password: 'open-sesame-1', save: false }]);
+  // The account is real: a session logs in with it.
+  const session = await Session.connect({ url: ts.url, user: 'fresh', password: 'open-sesame-1', reconnect: false });
+  await session.close();
+  t.pass();
+  await d.unmount();
+});
+
+dialogTest('register mode: Esc goes back to logging in, a second Esc cancels; without onRegister Ctrl-R does nothing', async (t) => {
+  const calls: RegisterValues[] = [];
+  const d = await open({ recent: RECENT, onRegister: async (values) => (calls.push(values), { status: 'active' }) });
+  await d.keys(KEY.ctrlR);
+  t.regex(d.frame(), /Register a new account/);
+  await d.keys(KEY.escape);
+  t.regex(d.frame(), /Connect to a ferry server/);
+  t.is(d.canceled(), 0);
+  await d.keys(KEY.escape);
+  t.is(d.canceled(), 1);
+  await d.unmount();
+  const plain = await open({ recent: RECENT });
+  t.notRegex(plain.frame(), /register/i);
+  await plain.keys(KEY.ctrlR);
+  t.regex(plain.frame(), /Connect to a ferry server/);
+  await plain.unmount();
+  t.deepEqual(calls, []);
+});
+
+test('validateRegister: the login checks, then a password, typed the same twice', (t) => {
+  const form = { host: 'h', port: '7070', user: 'u', password: 'pw', confirm: 'pw' };
+  t.deepEqual(validateRegister(form), { host: 'h', port: 7070, user: 'u', password: 'pw' });
+  t.is(validateRegister({ ...form, user: ' ' }), 'enter your user name');
+  t.is(validateRegister({ ...form, password: '', confirm: '' }), 'choose a password for the new account');
+  t.is(validateRegister({ ...form, confirm: 'pW' }), 'the two passwords differ: type the same password twice');
+  t.deepEqual(focusStops(1, true, 'register'), ['host', 'port', 'user', 'password', 'confirm', 'row:0']);
 });

@@ -6,6 +6,7 @@ import { DEFAULT_PORT } from '../../src/protocol/index.js';
 import { DialogFrame, DialogLine, useDialogColors } from '../components/dialog-frame.js';
 import { editText, TextField, type TextEditOptions } from '../components/text-field.js';
 import { commandById, formatKey, matchKey, type CommandId } from '../keymap.js';
+import { errorText } from '../model/error-text.js';
 import { fitColumns, textWidth } from '../model/text-width.js';
 import { useKeypress } from '../use-keypress.js';
 
@@ -16,6 +17,14 @@ export interface LoginValues {
   user: string;
   password: string;
   save: boolean;
+}
+
+/** What the register mode hands over: the new account (the password was typed twice and matched). */
+export interface RegisterValues {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
 }
 
 export interface LoginDialogProps {
@@ -34,13 +43,20 @@ export interface LoginDialogProps {
   error?: string;
   onSubmit: (values: LoginValues) => void;
   onCancel: () => void;
+  /**
+   * Asks the server for a new account (registerAccount). When given, Ctrl-R switches the dialog
+   * to register mode; the dialog shows the outcome itself: 'active' → "account created" and back
+   * to logging in with it, 'pending' → "waiting for approval", a rejection → its readable line.
+   */
+  onRegister?: (values: RegisterValues) => Promise<{ status: 'active' | 'pending' }>;
   /** Columns, border included. Default 64. */
   width?: number;
   /** Host rows shown at once (the list scrolls). Default 6. */
   listRows?: number;
 }
 
-type TextFieldName = 'host' | 'port' | 'user' | 'password';
+type TextFieldName = 'host' | 'port' | 'user' | 'password' | 'confirm';
+export type LoginMode = 'login' | 'register';
 /** A focus stop: a text field, the checkbox, or the n-th host row (recent first, then bookmarks). */
 export type LoginFocus = TextFieldName | 'save' | `row:${number}`;
 
@@ -49,7 +65,13 @@ interface FormState {
   port: string;
   user: string;
   password: string;
-  /** The cursor of each text field, in characters. */
+  /** The password again (register mode). */
+  confirm: string;
+  mode: LoginMode;
+  /** A registration is under way. */
+  registering: boolean;
+  /** The outcome of the last registration, as a sentence (shown until the next edit). */
+  notice?: string;
   cursors: Record<TextFieldName, number>;
   save: boolean;
   focus: LoginFocus;
@@ -59,10 +81,14 @@ interface FormState {
   pristine: boolean;
 }
 
-/** The focus stops in Tab order. The checkbox is left out while saving is impossible. */
-export function focusStops(rowCount: number, canSave: boolean): LoginFocus[] {
+/**
+ * The focus stops in Tab order. The checkbox is left out while saving is impossible and in
+ * register mode, which has the second password field instead. Default mode 'login'.
+ */
+export function focusStops(rowCount: number, canSave: boolean, mode: LoginMode = 'login'): LoginFocus[] {
   const stops: LoginFocus[] = ['host', 'port', 'user', 'password'];
-  if (canSave) stops.push('save');
+  if (mode === 'register') stops.push('confirm');
+  else if (canSave) stops.push('save');
   for (let i = 0; i < rowCount; i++) stops.push(`row:${i}`);
   return stops;
 }
@@ -82,6 +108,18 @@ export function validateLogin(form: { host: string; port: string; user: string; 
   return { host, port, user, password: form.password, save: form.save };
 }
 
+/**
+ * Checks the register form: host, port and user as for a login, a password, typed the same
+ * twice. Returns the values or the first problem as a sentence.
+ */
+export function validateRegister(form: { host: string; port: string; user: string; password: string; confirm: string }): RegisterValues | string {
+  const checked = validateLogin({ ...form, save: false }, true);
+  if (typeof checked === 'string') return checked;
+  if (form.password === '') return 'choose a password for the new account';
+  if (form.confirm !== form.password) return 'the two passwords differ: type the same password twice';
+  return { host: checked.host, port: checked.port, user: checked.user, password: form.password };
+}
+
 function initialForm(props: Pick<LoginDialogProps, 'initial' | 'recent'>): FormState {
   const from = props.initial ?? props.recent[0];
   const host = from?.host ?? '';
@@ -92,7 +130,10 @@ function initialForm(props: Pick<LoginDialogProps, 'initial' | 'recent'>): FormS
     port,
     user,
     password: '',
-    cursors: { host: [...host].length, port: port.length, user: [...user].length, password: 0 },
+    confirm: '',
+    mode: 'login',
+    registering: false,
+    cursors: { host: [...host].length, port: port.length, user: [...user].length, password: 0, confirm: 0 },
     save: false,
     focus: host === '' ? 'host' : user === '' ? 'user' : 'password',
     pristine: true,
@@ -104,9 +145,10 @@ const FIELD_OPTIONS: Record<TextFieldName, TextEditOptions> = {
   port: { accept: (char) => char >= '0' && char <= '9', maxLength: 5 },
   user: { maxLength: 255 },
   password: { maxLength: 1024 },
+  confirm: { maxLength: 1024 },
 };
 
-const isTextField = (focus: LoginFocus): focus is TextFieldName => focus === 'host' || focus === 'port' || focus === 'user' || focus === 'password';
+const isTextField = (focus: LoginFocus): focus is TextFieldName => focus === 'host' || focus === 'port' || focus === 'user' || focus === 'password' || focus === 'confirm';
 
 function ordinal(n: number): string {
   const teen = n % 100 >= 11 && n % 100 <= 13;
@@ -122,12 +164,14 @@ function ordinal(n: number): string {
  * When the keychain is unavailable the checkbox is disabled and a note says why, plainly.
  */
 export function LoginDialog(props: LoginDialogProps) {
-  const { isActive, recent, bookmarks, keychain, busy = false, queuePosition, error, onSubmit, onCancel, width = 64, listRows = 6 } = props;
+  const { isActive, recent, bookmarks, keychain, busy = false, queuePosition, error, onSubmit, onCancel, onRegister, width = 64, listRows = 6 } = props;
   const rows = [...recent, ...bookmarks];
   const canSave = keychain?.available === true;
-  const stops = focusStops(rows.length, canSave);
 
   const [form, setForm] = useState<FormState>(() => initialForm(props));
+  const stops = focusStops(rows.length, canSave, form.mode);
+  // Each registration gets a number; an answer for one the user walked away from is dropped.
+  const registration = useRef(0);
   // Key presses can come faster than renders; every handler works on the latest form.
   const live = useRef(form);
   const update = (change: (current: FormState) => FormState) => {
@@ -140,7 +184,7 @@ export function LoginDialog(props: LoginDialogProps) {
   useEffect(() => {
     if (live.current.pristine && props.initial === undefined && firstRecent !== undefined) {
       const next = initialForm({ recent: [firstRecent] });
-      if (next.host !== live.current.host || next.user !== live.current.user) update(() => next);
+      if (next.host !== live.current.host || next.user !== live.current.user) update(() => ({ ...next, mode: live.current.mode }));
     }
   }, [firstRecent?.host, firstRecent?.port, firstRecent?.user]);
 
@@ -159,18 +203,45 @@ export function LoginDialog(props: LoginDialogProps) {
       port,
       user: entry.user,
       password: '',
-      cursors: { host: [...entry.host].length, port: port.length, user: [...entry.user].length, password: 0 },
+      confirm: '',
+      cursors: { host: [...entry.host].length, port: port.length, user: [...entry.user].length, password: 0, confirm: 0 },
       focus: 'password',
       problem: undefined,
+      notice: undefined,
       pristine: false,
     }));
+  };
+
+  const setMode = (mode: LoginMode, extra: Partial<FormState> = {}) => {
+    registration.current++;
+    update((state) => ({ ...state, mode, registering: false, confirm: '', cursors: { ...state.cursors, confirm: 0 }, focus: state.user.trim() === '' ? 'user' : 'password', problem: undefined, notice: undefined, ...extra }));
+  };
+
+  const register = async (values: RegisterValues) => {
+    if (!onRegister) return;
+    const ticket = ++registration.current;
+    update((state) => ({ ...state, registering: true, problem: undefined, notice: undefined }));
+    try {
+      const { status } = await onRegister(values);
+      if (ticket !== registration.current) return;
+      const who = `${values.user}@${values.host}:${values.port}`;
+      // Back to logging in: an active account can log in at once with the password just chosen.
+      if (status === 'active') setMode('login', { password: values.password, cursors: { ...live.current.cursors, password: [...values.password].length }, notice: `account ${who} created: press Enter to log in` });
+      else setMode('login', { password: '', cursors: { ...live.current.cursors, password: 0 }, notice: `account ${who} created and waiting for approval: an administrator must approve it before you can log in` });
+    } catch (failure) {
+      if (ticket !== registration.current) return;
+      update((state) => ({ ...state, registering: false, problem: errorText(failure) }));
+    }
   };
 
   useKeypress(
     (key) => {
       const command = matchKey('dialog', key);
-      if (command === 'dialog.cancel') return onCancel();
-      if (busy) return;
+      const mode = live.current.mode;
+      // Esc leaves register mode first (dropping a registration under way), then the dialog.
+      if (command === 'dialog.cancel') return mode === 'register' ? setMode('login') : onCancel();
+      if (busy || live.current.registering) return;
+      if (command === 'login.register' && onRegister) return setMode(mode === 'login' ? 'register' : 'login');
       const current = live.current;
       const now = focusOf(current);
       // The focused field edits first: one handler for the whole dialog, working on the latest
@@ -183,7 +254,7 @@ export function LoginDialog(props: LoginDialogProps) {
             ...state,
             [now]: edited.value,
             cursors: { ...state.cursors, [now]: edited.cursor },
-            ...(changed ? { problem: undefined, pristine: false } : {}),
+            ...(changed ? { problem: undefined, notice: undefined, pristine: false } : {}),
           }));
         }
       }
@@ -203,6 +274,11 @@ export function LoginDialog(props: LoginDialogProps) {
           return;
         case 'dialog.confirm': {
           if (row !== undefined) return pick(row);
+          if (current.mode === 'register') {
+            const values = validateRegister(current);
+            if (typeof values === 'string') return update((state) => ({ ...state, problem: values }));
+            return void register(values);
+          }
           const checked = validateLogin(current, keychain?.available !== false);
           if (typeof checked === 'string') return update((state) => ({ ...state, problem: checked }));
           return onSubmit({ ...checked, save: checked.save && canSave });
@@ -217,7 +293,9 @@ export function LoginDialog(props: LoginDialogProps) {
   const text = inner - 2;
   const label = 10;
   const fieldWidth = Math.max(8, text - label - 2);
-  const fieldActive = (field: TextFieldName) => isActive && !busy && focus === field;
+  const locked = busy || form.registering;
+  const registerMode = form.mode === 'register';
+  const fieldActive = (field: TextFieldName) => isActive && !locked && focus === field;
   const line = (content: string) => <DialogLine width={inner}>{` ${content}`}</DialogLine>;
   const lines = (content: string) => wrapWords(content, text).map((part, i) => <DialogLine key={i} width={inner}>{` ${part}`}</DialogLine>);
 
@@ -244,26 +322,31 @@ export function LoginDialog(props: LoginDialogProps) {
   const where = keychainAccount({ host: form.host.trim() || '?', port: Number(form.port) || DEFAULT_PORT, user: form.user.trim() || '?' });
   const status = busy
     ? `connecting to ${where}…${queuePosition !== undefined ? ` waiting for a free session slot (${ordinal(queuePosition)} in line)` : ''}`
-    : (form.problem ?? error ?? '');
+    : form.registering
+      ? `registering ${where}…`
+      : (form.problem ?? form.notice ?? (registerMode ? '' : (error ?? '')));
 
   const saveText = `${canSave ? (form.save ? '[x]' : '[ ]') : '[-]'} Save password in the keychain`;
 
   return (
-    <DialogFrame title="Connect to a ferry server" width={width}>
+    <DialogFrame title={registerMode ? 'Register a new account' : 'Connect to a ferry server'} width={width}>
       {line('')}
       {field('host', 'Host')}
       {field('port', 'Port', { width: 6 })}
       {field('user', 'User')}
-      {field('password', 'Password', { mask: '•', ...(keychain?.available ? { placeholder: 'empty: use the saved password' } : {}) })}
-      <Row>
-        {' '}
-        <Text inverse={isActive && !busy && focus === 'save'} dimColor={!canSave}>
-          {saveText}
-        </Text>
-        {' '.repeat(Math.max(0, text + 1 - textWidth(saveText)))}
-      </Row>
-      {keychain === undefined && line('checking the keychain…')}
-      {keychain?.available === false &&
+      {field('password', 'Password', { mask: '•', ...(keychain?.available && !registerMode ? { placeholder: 'empty: use the saved password' } : {}) })}
+      {registerMode && field('confirm', 'Again', { mask: '•', placeholder: 'the same password again' })}
+      {!registerMode && (
+        <Row>
+          {' '}
+          <Text inverse={isActive && !locked && focus === 'save'} dimColor={!canSave}>
+            {saveText}
+          </Text>
+          {' '.repeat(Math.max(0, text + 1 - textWidth(saveText)))}
+        </Row>
+      )}
+      {!registerMode && keychain === undefined && line('checking the keychain…')}
+      {!registerMode && keychain?.available === false &&
         lines(`Passwords cannot be saved: ${keychain.reason}. The password is used for this login only and is not stored anywhere.`)}
       {rows.length > 0 && line('')}
       {shown.map(({ entry, index }) => {
@@ -274,7 +357,7 @@ export function LoginDialog(props: LoginDialogProps) {
             {heading !== undefined && line(heading)}
             <Row>
               {' '}
-              <Text inverse={isActive && !busy && focused}>{fitColumns(`${focused ? '> ' : '  '}${rowText(entry)}`, text)}</Text>{' '}
+              <Text inverse={isActive && !locked && focused}>{fitColumns(`${focused ? '> ' : '  '}${rowText(entry)}`, text)}</Text>{' '}
             </Row>
           </Box>
         );
@@ -284,8 +367,9 @@ export function LoginDialog(props: LoginDialogProps) {
       {status !== '' && lines(status)}
       {status !== '' && line('')}
       {line(
-        `${keyHint('dialog.confirm')} ${focus.startsWith('row:') ? 'use this host' : 'connect'} · ${keyHint('dialog.next-field')} next · ${keyHint('dialog.prev-field')} back · ${keyHint('dialog.cancel')} cancel`,
+        `${keyHint('dialog.confirm')} ${focus.startsWith('row:') ? 'use this host' : registerMode ? 'register' : 'connect'} · ${keyHint('dialog.next-field')} next · ${keyHint('dialog.prev-field')} back · ${keyHint('dialog.cancel')} ${registerMode ? 'back to login' : 'cancel'}`,
       )}
+      {onRegister && line(`${keyHint('login.register')} ${registerMode ? 'back to logging in' : 'register a new account'}`)}
     </DialogFrame>
   );
 }
