@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { listUnfinished } from '../src/transfer/journal.js';
+import { journalDir } from '../src/util/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -55,12 +57,18 @@ async function scratch(t: ExecutionContext): Promise<{ dir: string; work: string
 }
 
 /** Starts a server, then `ferry connect alice@127.0.0.1:<port>` (through `port` when given) and logs in. */
-async function start(t: ExecutionContext, options: { viaPort?: (server: TestServer) => Promise<number> } = {}): Promise<World> {
+async function start(t: ExecutionContext, options: { viaPort?: (server: TestServer) => Promise<number> } = {}): Promise<World & { env: Record<string, string> }> {
   const { dir, work, env } = await scratch(t);
   const server = await startTestServer({ users: [ALICE] });
   t.teardown(() => server.close());
   const port = options.viaPort ? await options.viaPort(server) : server.port;
-  const tui = await startTmux({ args: ['connect', `${ALICE.name}@127.0.0.1:${port}`], dir, cwd: work, env });
+  const tui = await login(t, { dir, work, env }, port);
+  return { dir, work, env, server, home: join(server.root, 'homes', ALICE.name), tui };
+}
+
+/** `ferry connect alice@127.0.0.1:<port>` in a new terminal, logged in through the dialog. */
+async function login(t: ExecutionContext, where: { dir: string; work: string; env: Record<string, string> }, port: number): Promise<TmuxSession> {
+  const tui = await startTmux({ args: ['connect', `${ALICE.name}@127.0.0.1:${port}`], dir: where.dir, cwd: where.work, env: where.env });
   t.teardown(() => tui.kill());
   await tui.waitFor(/Password +\[/);
   await tui.type(ALICE.password);
@@ -69,7 +77,7 @@ async function start(t: ExecutionContext, options: { viaPort?: (server: TestServ
   await tui.press('Enter');
   await tui.waitFor(`alice@127.0.0.1:${port}:/`);
   await tui.waitForGone('Connect to a ferry server');
-  return { dir, work, server, home: join(server.root, 'homes', ALICE.name), tui };
+  return tui;
 }
 
 /** The line of the screen holding `text` (first match), or ''. */
@@ -213,4 +221,47 @@ test.serial('the connection is cut during a copy: the TUI reconnects and the cop
   t.true(cut!.accepted > accepted, 'the session came back through the proxy');
   t.is(await sha256File(join(home, 'big.bin')), await sha256File(join(work, 'big.bin')));
   await quit(tui);
+});
+
+test.serial('killed during a copy, ferry offers to resume it at the next start, and the copy continues where it stopped', async (t) => {
+  let slow: Awaited<ReturnType<typeof startThrottleProxy>> | undefined;
+  const world = await start(t, {
+    viaPort: async (server) => {
+      slow = await startThrottleProxy(server.port, 1 * MiB, { both: true });
+      t.teardown(() => slow!.close());
+      return slow.port;
+    },
+  });
+  const { tui, work, home, env, dir } = world;
+  await makeTree(work, { 'movie.mkv': 6 * MiB });
+  await tui.press('C-r');
+  await waitForPaneEntry(tui, 'left', 'movie.mkv');
+  await tui.press('Down', 'F5');
+  await tui.waitFor(/movie\.mkv .*\b([2-9]\d)%/, 30_000);
+  // The queue's journal is on disk (written a moment after the copy started).
+  const journals = journalDir(env);
+  const deadline = Date.now() + 10_000;
+  while ((await listUnfinished(journals)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no journal in ${journals}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await tui.signal('SIGKILL');
+  await tui.waitFor('[ferry exited 137]');
+  await tui.kill();
+
+  // The next start, to the same address (the journal names the server by it), at full speed.
+  slow!.setRate(null);
+  const again = await login(t, { dir, work, env }, slow!.port);
+  const offer = await again.waitFor('Unfinished transfers');
+  t.regex(offer, /A copy did not finish last time/);
+  t.regex(offer, new RegExp(`copy ${work.replaceAll('/', '\\/')}\\/movie\\.mkv → alice@127\\.0\\.0\\.1:\\d+:\\/`));
+  t.regex(offer, /0 done · 1 pending/);
+  await again.press('Enter');
+  const done = await again.waitFor(/Transfers · all done/, 60_000);
+  t.regex(lineWith(done, 'Total'), /1\/1 files +100%/);
+  // The selected job's detail line says where the upload picked up: not from zero.
+  t.regex(done, /movie\.mkv · resumed from \d/);
+  t.is(await sha256File(join(home, 'movie.mkv')), await sha256File(join(work, 'movie.mkv')));
+  t.deepEqual(await listUnfinished(journals), [], 'the finished copy leaves no journal behind');
+  await quit(again);
 });

@@ -54,6 +54,8 @@ export interface TmuxSession {
   waitForGone(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
   /** The program's exit status once it ended, else null. */
   exitStatus(): Promise<number | null>;
+  /** Sends `signal` to the program (the node process, not the shell around it) by its pid. */
+  signal(signal: NodeJS.Signals): Promise<void>;
   /** Kills the tmux server and everything in it. Safe to call twice. */
   kill(): Promise<void>;
 }
@@ -84,7 +86,7 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
   const tmux = (...args: string[]) => run('tmux', ['-S', socket, ...args], { env: { ...env, TMUX: '' }, cwd: options.cwd ?? repo });
   const program = [process.execPath, BUILT_CLI, ...options.args].map(shellQuote).join(' ');
   // The shell keeps the pane open after the program ends and says how it ended.
-  const script = `${program}; echo; echo "${EXIT_MARK} $?]"; sleep 86400`;
+  const script = `${program}; status=$?; echo; echo "${EXIT_MARK} $status]"; sleep 86400`;
   await tmux(
     '-f',
     '/dev/null',
@@ -130,6 +132,13 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
     async exitStatus() {
       const match = new RegExp(`\\${EXIT_MARK} (\\d+)\\]`).exec(await capture());
       return match ? Number(match[1]) : null;
+    },
+    async signal(signal) {
+      const shell = Number((await tmux('list-panes', '-t', name, '-F', '#{pane_pid}')).stdout.trim());
+      const children = (await run('ps', ['-o', 'pid=', '--ppid', String(shell)])).stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+      const program = children[0];
+      if (program === undefined) throw new Error('the program is not running');
+      process.kill(program, signal);
     },
     async kill() {
       if (killed) return;
