@@ -10,7 +10,7 @@ import { focusStops, LoginDialog, validateRegister, wrapWords, type LoginDialogP
 import { matchKey, parseKeySequence } from '../ui/keymap.js';
 import { errorText } from '../ui/model/error-text.js';
 import { useKeypress } from '../ui/use-keypress.js';
-import { registerAccount } from '../src/client/register.js';
+import { registerFromDialog } from '../ui/commands/register.js';
 import { Session } from '../src/client/session.js';
 import type { ServerOptions } from '../server/options.js';
 import { startTestServer } from './helpers/server.js';
@@ -371,11 +371,11 @@ async function until(check: () => boolean, what: string, timeoutMs = 3000): Prom
   }
 }
 
-/** onRegister as the App wires it: registerAccount at ws://host:port, recording each call. */
+/** onRegister as the App wires it (registerFromDialog), recording each call. */
 function registerThrough(calls: RegisterValues[]) {
   return (values: RegisterValues) => {
     calls.push(values);
-    return registerAccount({ url: `ws://${values.host}:${values.port}`, user: values.user, password: values.password });
+    return registerFromDialog(values);
   };
 }
 

@@ -26,8 +26,9 @@ export const COMMAND_LINE_HINT = 'no shell: quotes and \\ group words; $ * | ; s
 /**
  * mc's command line: one row at the bottom, `where$ ` and the text. Up / Down walk the history
  * (what was being typed comes back below the newest entry), Enter splits the line into argv
- * like a shell splits words (splitArgv) and hands it over, Esc closes. A line that cannot be
- * split (an open quote) stays, with the reason in red below.
+ * like a shell splits words (splitArgv) and hands it over, Esc closes. Always one row: a line
+ * that cannot be split (an open quote) shows the reason in red in its place until the next key,
+ * and the line is kept.
  */
 export function CommandLine({ isActive, width, where, history, onRun, onClose }: CommandLineProps) {
   const field = useTextField('');
@@ -66,7 +67,9 @@ export function CommandLine({ isActive, width, where, history, onRun, onClose }:
         onRun(argv, line);
         return;
       }
-      if (field.handle(key)) setProblem(null);
+      // The first key after a problem brings the line back (and edits it).
+      setProblem(null);
+      field.handle(key);
     },
     { isActive },
   );
@@ -75,10 +78,12 @@ export function CommandLine({ isActive, width, where, history, onRun, onClose }:
   const fieldWidth = Math.max(4, width - textWidth(prompt));
   const empty = field.view.value === '';
   return (
-    <Box flexDirection="column" width={width}>
+    <Box width={width} height={1}>
       <Text wrap="truncate">
         <Text bold>{prompt}</Text>
-        {empty && isActive ? (
+        {problem !== null ? (
+          <Text color="red">{fitColumns(problem, fieldWidth)}</Text>
+        ) : empty && isActive ? (
           <Text>
             <Text inverse> </Text>
             <Text dimColor>{fitColumns(COMMAND_LINE_HINT, fieldWidth - 1)}</Text>
@@ -87,11 +92,6 @@ export function CommandLine({ isActive, width, where, history, onRun, onClose }:
           <TextField value={field.view.value} cursor={field.view.cursor} isActive={isActive} width={fieldWidth} />
         )}
       </Text>
-      {problem !== null ? (
-        <Text color="red" wrap="truncate">
-          {fitColumns(problem, width)}
-        </Text>
-      ) : null}
     </Box>
   );
 }
