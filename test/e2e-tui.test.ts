@@ -265,3 +265,57 @@ test.serial('killed during a copy, ferry offers to resume it at the next start, 
   t.deepEqual(await listUnfinished(journals), [], 'the finished copy leaves no journal behind');
   await quit(again);
 });
+
+test.serial('file exists: the dialog offers resume for a shorter target and overwrite for another; the queue panel shows where the resume started', async (t) => {
+  const world = await start(t);
+  const { tui, work, home } = world;
+  await makeTree(work, { 'one.bin': 2 * MiB, 'two.bin': 1 * MiB });
+  // On the server: the first half MiB of one.bin (an interrupted copy), and a longer, unrelated two.bin.
+  await mkdir(home, { recursive: true });
+  const { readFile, writeFile } = await import('node:fs/promises');
+  await writeFile(join(home, 'one.bin'), (await readFile(join(work, 'one.bin'))).subarray(0, 512 * KiB));
+  await writeFile(join(home, 'two.bin'), Buffer.alloc(1 * MiB + 1, 'x'));
+  await tui.press('C-r');
+  await waitForPaneEntry(tui, 'left', 'two.bin');
+  await tui.press('Down', 'IC', 'IC');
+  await tui.waitFor(/2 marked, 3\.0 MiB/);
+  await tui.press('F5');
+
+  // The queue asks one file at a time, in whichever order the two copies reach their targets.
+  const answered: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    // The dialog's line with the target's path (the queue's detail line names targets too).
+    const asked = await tui.waitFor(/║ alice@127\.0\.0\.1:\d+:\/(one|two)\.bin/);
+    t.regex(asked, /File exists/);
+    const name = /║ alice@127\.0\.0\.1:\d+:\/(one|two)\.bin/.exec(asked)![1]!;
+    if (name === 'one') {
+      t.regex(asked, /Resume \(r\)/, 'a shorter target can be resumed');
+      t.regex(asked, /The source is (newer|older|same time) and larger/);
+      await tui.press('r');
+    } else {
+      t.notRegex(asked, /Resume \(r\)/, 'a longer, different target cannot');
+      await tui.press('o');
+    }
+    answered.push(name);
+    await tui.waitForGone(new RegExp(`║ alice@127\\.0\\.0\\.1:\\d+:\\/${name}\\.bin`));
+  }
+  t.deepEqual(answered.sort(), ['one', 'two']);
+  await tui.waitFor(/Transfers · all done/, 60_000);
+  t.is(await sha256File(join(home, 'one.bin')), await sha256File(join(work, 'one.bin')));
+  t.is(await sha256File(join(home, 'two.bin')), await sha256File(join(work, 'two.bin')));
+
+  // F9 hides the panel, F9 again brings it back with the input; select one.bin for its details.
+  await tui.press('F9');
+  await tui.waitForGone('Transfers ·');
+  await tui.press('F9');
+  await tui.waitFor(/Transfers · all done .*r retry/);
+  for (const key of ['Up', 'Down']) {
+    if (/› ↑ one\.bin/.test(await tui.capture())) break;
+    await tui.press(key);
+    await tui.waitFor(/› ↑ (one|two)\.bin/);
+  }
+  const detail = await tui.waitFor(/› ↑ one\.bin/);
+  t.regex(detail, /one\.bin → alice@127\.0\.0\.1:\d+:\/one\.bin · resumed from 512\.0 KiB/);
+  await tui.press('Escape');
+  await quit(tui);
+});
