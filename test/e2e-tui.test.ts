@@ -214,7 +214,12 @@ test.serial('the connection is cut during a copy: the TUI reconnects and the cop
   // Cut once a part of the file is across.
   await tui.waitFor(/big\.bin .*\b([1-9]\d?)%/, 30_000);
   const accepted = cut!.accepted;
+  // The server stays unreachable until the screen says so, then comes back.
+  cut!.setRefusing(true);
   t.true(cut!.cutAll() >= 1, 'a live connection was cut');
+  const down = await tui.waitFor(/big\.bin .*reconnecting…/, 30_000);
+  t.regex(lineWith(down, '┌─ alice@') || lineWith(down, '╔═ alice@'), /\[reconnecting…\]/, 'the remote pane says it too');
+  cut!.setRefusing(false);
 
   const done = await tui.waitFor(/Transfers · all done/, 90_000);
   t.regex(lineWith(done, 'Total'), /1\/1 files +100%/);
