@@ -100,17 +100,24 @@ function wrapLine(line: OutputSegment[], width: number): OutputSegment[][] {
   return rows;
 }
 
+/** Rows of one run at one width. The store hands out the same run object until it changes, so a finished run is laid out once. */
+const laidOut = new WeakMap<OutputRun, { width: number; rows: OutputRow[] }>();
+
+function runRows(run: OutputRun, columns: number): OutputRow[] {
+  const cached = laidOut.get(run);
+  if (cached?.width === columns) return cached.rows;
+  const { status, tone } = runStatus(run);
+  const rows: OutputRow[] = [{ kind: 'header', runId: run.id, command: joinArgv(run.argv), status, tone }];
+  if (run.droppedBytes > 0) rows.push({ kind: 'note', runId: run.id, text: `… ${run.droppedBytes} bytes of older output not kept` });
+  for (const line of outputLines(run)) {
+    for (const segments of wrapLine(line, columns)) rows.push({ kind: 'text', runId: run.id, segments });
+  }
+  laidOut.set(run, { width: columns, rows });
+  return rows;
+}
+
 /** Every row of every run, oldest run first, for a panel `width` columns wide. */
 export function layoutRows(runs: readonly OutputRun[], width: number): OutputRow[] {
   const columns = Math.max(1, width);
-  const rows: OutputRow[] = [];
-  for (const run of runs) {
-    const { status, tone } = runStatus(run);
-    rows.push({ kind: 'header', runId: run.id, command: joinArgv(run.argv), status, tone });
-    if (run.droppedBytes > 0) rows.push({ kind: 'note', runId: run.id, text: `… ${run.droppedBytes} bytes of older output not kept` });
-    for (const line of outputLines(run)) {
-      for (const segments of wrapLine(line, columns)) rows.push({ kind: 'text', runId: run.id, segments });
-    }
-  }
-  return rows;
+  return runs.flatMap((run) => runRows(run, columns));
 }
