@@ -249,3 +249,31 @@ test('a real queue asks through the bridge and the dialog: overwrite one, then s
   t.is(state.totals.transferredFiles, 1);
   t.is(state.totals.skipped, 2);
 });
+
+test('a job canceled while its question is open stays canceled: the answer that comes later copies nothing', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-conflict-cancel-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'dst'));
+  await writeFile(join(dir, 'a.txt'), 'new content\n');
+  await writeFile(join(dir, 'dst', 'a.txt'), 'old\n');
+  const bridge = createConflictBridge();
+  const fs = new LocalFileSystem({ home: dir });
+  const queue = new TransferQueue({ conflict: 'ask', onConflict: bridge.onConflict });
+  t.teardown(() => queue.close());
+  const seen: string[] = [];
+  queue.on('event', (event) => {
+    if (event.type !== 'tick') seen.push(event.type);
+  });
+  await queue.add({ source: { fs, path: join(dir, 'a.txt') }, target: { fs, path: join(dir, 'dst') } });
+  await until(() => bridge.getSnapshot() !== null, 'the question');
+  const id = bridge.getSnapshot()!.job.id;
+  queue.cancel(id);
+  t.is(queue.snapshot().jobs.get(id)!.state, 'failed');
+  bridge.answer({ policy: 'overwrite', applyToAll: false });
+  const state = await queue.whenIdle();
+  t.is(state.jobs.get(id)!.state, 'failed');
+  t.is(state.jobs.get(id)!.error?.code, 'ECANCELED');
+  t.is(state.totals.failed, 1);
+  t.is(await readFile(join(dir, 'dst', 'a.txt'), 'utf8'), 'old\n', 'the target was left alone');
+  t.deepEqual(seen, ['job-added', 'job-failed'], 'no start, no progress, no second ending');
+});

@@ -414,6 +414,9 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       const result = await this.execute(job, controller.signal, (off) => {
         unwatch = off;
       });
+      // Canceled while it was still checking its target (maybe waiting for onConflict): it
+      // failed then and there, and stays so.
+      if (job.state === 'failed') return;
       if (result.kind === 'skipped') {
         this.skip(job, result.reason);
         return;
@@ -432,6 +435,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       this.journalJob(job, 'done');
       this.finishOne(job.record);
     } catch (thrown) {
+      if (job.state === 'failed') return;
       const error = controller.signal.aborted ? canceledError(job) : toFerryError(thrown);
       if (!controller.signal.aborted && TRANSIENT_CODES.has(error.code) && job.attempt <= this.retries && !this.closed) {
         this.scheduleRetry(job, error);
@@ -585,6 +589,9 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
         delete job.retryTimer;
         this.busy--;
       }
+      // A queued job may already be in run(), looking at its target or waiting for an answer
+      // from onConflict: it must not go on to copy once that answer comes.
+      job.controller?.abort();
       this.fail(job, canceledError(job));
     } else if (job.state === 'running' || job.state === 'reconnecting') {
       job.controller?.abort();
