@@ -1,5 +1,5 @@
 import { useStdin } from 'ink';
-import { useEffect, useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import { parseKeySequence, type KeyPress } from './model/key-press.js';
 
 /**
@@ -14,13 +14,15 @@ export function useKeypress(handler: (key: KeyPress) => void, options: { isActiv
   const latest = useRef(handler);
   latest.current = handler;
 
-  useEffect(() => {
+  // Layout effects, not effects: they run in the commit that shows the component, so a key typed
+  // right after a dialog appears reaches it instead of falling between two layers.
+  useLayoutEffect(() => {
     if (!active) return;
     setRawMode(true);
     return () => setRawMode(false);
   }, [active, setRawMode]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!active) return;
     const onInput = (sequence: string) => latest.current(parseKeySequence(sequence));
     events.on('input', onInput);

@@ -143,11 +143,12 @@ async function remove(ctx: CommandContext, side: Side, dir: string, names: strin
       await fs.remove(fs.join(dir, name), { recursive: true });
       done++;
     }
-    ctx.store.dispatch({ type: 'message', text: `deleted ${naming(names)}` });
   } finally {
+    // What was deleted before a failure is gone either way: the pane shows it.
     ctx.store.dispatch({ type: 'pane', side, action: { type: 'clear-marks' } });
     await reread(ctx, side);
   }
+  ctx.store.dispatch({ type: 'message', text: `deleted ${naming(names)}` });
 }
 
 /**
