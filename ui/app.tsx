@@ -1,5 +1,5 @@
 import { Box } from 'ink';
-import { useEffect } from 'react';
+import { useEffect, useLayoutEffect } from 'react';
 import type { CommandContext } from './commands/context.js';
 import type { LoginService } from './commands/login.js';
 import { loadDir, refreshQuota } from './commands/navigate.js';
@@ -62,7 +62,8 @@ export function App({ ctx, queueStore, login, journalDir, size: fixedSize }: App
   const listHeight = panesHeight - PANE_CHROME_ROWS;
   const leftWidth = Math.floor(width / 2);
 
-  useEffect(() => {
+  // Before the frame is written, so no frame shows a list laid out for the old size.
+  useLayoutEffect(() => {
     for (const side of ['left', 'right'] as const) ctx.store.dispatch({ type: 'pane', side, action: { type: 'resize', height: listHeight } });
   }, [ctx, listHeight]);
 

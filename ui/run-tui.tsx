@@ -108,8 +108,9 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
     } catch (error) {
       ctx.store.dispatch({ type: 'clear-message' });
       openLogin(ctx, target);
-      // No saved password is the normal case, not an error worth a red line.
-      if (!(error instanceof PasswordNeededError && error.why === 'none-saved')) {
+      // No saved password (or no keychain to hold one, which the dialog explains) is the normal
+      // case, not an error worth a red line; a saved password the server refused is.
+      if (!(error instanceof PasswordNeededError && error.why !== 'saved-refused')) {
         ctx.store.dispatch({ type: 'overlay', overlay: { kind: 'login', initial: target, busy: false, error: errorText(error) } });
       }
     }

@@ -14,13 +14,16 @@ export function hasTerminal(): boolean {
 }
 
 /**
- * Loads the TUI (React and ink only load when it runs, so the other commands start fast) and
- * runs it. Ink stops drawing frames when it believes it runs in CI (CI or CONTINUOUS_INTEGRATION
+ * Loads the TUI (React and ink only load when it runs, so the other commands start fast, and
+ * React in its production build unless NODE_ENV says otherwise) and runs it. Ink stops drawing frames when it believes it runs in CI (CI or CONTINUOUS_INTEGRATION
  * set): on a real terminal that would leave a blank screen, so the check is switched off while
  * ink loads and the variables are put back for the processes we start (the editor).
  */
 export async function launchTui(options: RunTuiOptions): Promise<void> {
   if (!hasTerminal()) throw new UsageError('the file manager needs a terminal (stdin and stdout must be a TTY); see ferry --help for the commands');
+  // React picks its development or production build when it first loads: the development one
+  // checks every render and is several times slower on big directories.
+  process.env.NODE_ENV ??= 'production';
   const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
   for (const key of Object.keys(saved) as (keyof typeof saved)[]) if (saved[key] !== undefined) process.env[key] = 'false';
   let runTui: (options: RunTuiOptions) => Promise<void>;

@@ -95,7 +95,8 @@ export async function startTui(options: TuiHarnessOptions): Promise<TuiHarness> 
       exited = true;
     },
   });
-  const size = { columns: options.columns ?? 120, rows: options.rows ?? 30 };
+  // ink-testing-library's stdout is 100 columns wide: ink lays the root out at that width.
+  const size = { columns: options.columns ?? 100, rows: options.rows ?? 30 };
   const rendered = render(<App ctx={tui.ctx} queueStore={tui.queueStore} size={size} {...(options.login ? { login: options.login } : {})} {...(options.journalDir ? { journalDir: options.journalDir } : {})} />);
   const frame = () => rendered.lastFrame() ?? '';
   const harness: TuiHarness = {

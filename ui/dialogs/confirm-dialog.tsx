@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import { useState } from 'react';
+import { useReducer, useRef } from 'react';
 import { DialogFrame, DialogLine, useDialogColors } from '../components/dialog-frame.js';
 import { matchKey } from '../keymap.js';
 import { fitColumns, textWidth } from '../model/text-width.js';
@@ -26,13 +26,16 @@ export interface ConfirmDialogProps {
  * arrows move it, Enter presses the focused one, Esc answers no.
  */
 export function ConfirmDialog({ title, message, yes = 'Yes', no = 'No', danger = false, width, isActive, onYes, onNo }: ConfirmDialogProps) {
-  const [focus, setFocus] = useState<'yes' | 'no'>('yes');
+  // A ref, not state: a Tab and an Enter typed before the next render must act in order.
+  const focusRef = useRef<'yes' | 'no'>('yes');
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  const focus = focusRef.current;
   const inner = width - 2;
   useKeypress(
     (key) => {
       switch (matchKey('dialog', key)) {
         case 'dialog.confirm':
-          if (focus === 'yes') onYes();
+          if (focusRef.current === 'yes') onYes();
           else onNo();
           break;
         case 'dialog.cancel':
@@ -42,7 +45,8 @@ export function ConfirmDialog({ title, message, yes = 'Yes', no = 'No', danger =
         case 'dialog.prev-field':
         case 'dialog.left':
         case 'dialog.right':
-          setFocus((current) => (current === 'yes' ? 'no' : 'yes'));
+          focusRef.current = focusRef.current === 'yes' ? 'no' : 'yes';
+          redraw();
           break;
       }
     },
