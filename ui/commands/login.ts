@@ -1,3 +1,4 @@
+import { registerAccount } from '../../src/client/register.js';
 import type { Session } from '../../src/client/session.js';
 import { connectWithCredentials, type ConnectRequest } from '../../src/credentials/connect.js';
 import { HostBook, type HostEntry } from '../../src/credentials/host-book.js';
@@ -13,6 +14,13 @@ export interface LoginService {
   load(): Promise<{ recent: HostEntry[]; bookmarks: HostEntry[]; keychain: KeychainStatus; warning?: string }>;
   /** connectWithCredentials: the keychain's password when none is typed, recent host recorded, password saved when asked. */
   connect(request: ConnectRequest): Promise<Session>;
+  /** Asks the server for a new account (the login dialog's register mode). */
+  register?(account: { host: string; port: number; user: string; password: string }): Promise<{ status: 'active' | 'pending' }>;
+}
+
+/** `ws://host:port`, IPv6 in brackets. */
+function wsUrl(host: string, port: number): string {
+  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** The real one: ~/.config/ferry/hosts.json and the OS keychain. */
@@ -24,6 +32,7 @@ export function defaultLoginService(): LoginService {
       return { recent: data.recent, bookmarks: data.bookmarks, keychain, ...(data.warning ? { warning: data.warning } : {}) };
     },
     connect: (request) => connectWithCredentials({ hosts, ...request }),
+    register: ({ host, port, user, password }) => registerAccount({ url: wsUrl(host, port), user, password }),
   };
 }
 

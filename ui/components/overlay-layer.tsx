@@ -103,6 +103,7 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         {...(overlay.error === undefined ? {} : { error: overlay.error })}
         width={Math.max(40, Math.min(width - 4, 70))}
         onSubmit={(values) => void submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir })}
+        {...(login.register ? { onRegister: login.register.bind(login) } : {})}
         onCancel={close}
       />
     );
