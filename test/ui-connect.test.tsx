@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -9,6 +9,8 @@ import { HostBook } from '../src/credentials/host-book.js';
 import { LocalFileSystem } from '../src/fs/local-file-system.js';
 import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
 import { TransferJournal, describeRequest } from '../src/transfer/journal.js';
+import type { ServerOptions } from '../server/options.js';
+import type { SqliteUserStore } from '../server/users/sqlite-user-store.js';
 import type { LoginService } from '../ui/commands/login.js';
 import { randomFile, sha256File } from './helpers/files.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -147,4 +149,32 @@ test('after logging in, a copy an earlier run left unfinished is offered and res
   t.is(await sha256File(join(home, 'resumed', 'unfinished-src', 'a.bin')), hashA);
   t.is(await sha256File(join(home, 'resumed', 'unfinished-src', 'b.bin')), hashB);
   t.false((await readdir(journalDir)).includes('aaaabbbbccccdddd.json'), 'the old journal is gone once its copy is taken over');
+});
+
+test('":" in the panes opens the command line; the command runs on the server in the remote directory and its output docks below the panes', async (t) => {
+  const script = join(work, 'where-am-i');
+  await writeFile(script, '#!/bin/sh\necho "in: $(pwd)"\n');
+  await chmod(script, 0o755);
+  const exec = await startTestServer({ users: [ALICE], options: { exec: { allow: [script] } } as Partial<ServerOptions> });
+  t.teardown(() => exec.close());
+  (exec.server.users as SqliteUserStore).setExec(ALICE.name, true);
+  await mkdir(join(exec.root, 'homes', ALICE.name, 'place'), { recursive: true });
+  const session = await Session.connect({ url: exec.url, user: ALICE.name, password: ALICE.password, reconnect: false });
+  t.teardown(() => session.close());
+  const tui = await startTui({ left: new LocalFileSystem({ home: work }), right: new RemoteFileSystem(session), rightPath: '/place' });
+  t.teardown(() => tui.close());
+  await tui.ready();
+  const rowsBefore = tui.ctx.store.getState().sides.left.pane.height;
+  await tui.press(':');
+  await tui.see(/alice@127\.0\.0\.1:\d+:\/place\$ /);
+  await tui.type(script);
+  await tui.press(KEY.enter);
+  await tui.see(/in: .*\/homes\/alice\/place/, 10_000);
+  await tui.see('[exit 0]');
+  t.true(tui.ctx.store.getState().sides.left.pane.height < rowsBefore, 'the panes made room for the output');
+  t.is(tui.frame().split('\n').length, 30, 'still exactly the terminal height');
+  await tui.press(KEY.escape);
+  await tui.until(({ store }) => store.getState().sides.left.pane.height === rowsBefore, 'the panes to get their rows back');
+  await tui.press(KEY.f10);
+  await tui.until(() => tui.exited(), 'F10 to reach the panes again');
 });

@@ -11,6 +11,10 @@ import { PANE_CHROME_ROWS, Pane } from './components/pane.js';
 import { HelpScreen } from './dialogs/help-screen.js';
 import { matchKey } from './keymap.js';
 import type { AppState, Side } from './model/app-state.js';
+import { screenLayout } from './model/screen-layout.js';
+import { createStore } from './model/store.js';
+import { OutputDock, outputDockRows } from './output/output-dock.js';
+import { handleOutputPaneKey, INITIAL_OUTPUT_UI, type OutputFeature } from './output/output-ui.js';
 import { useConflictQuestion } from './queue/conflict-bridge.js';
 import { QueuePanel } from './queue/queue-panel.js';
 import { useQueueState, type QueueStore } from './queue/queue-store.js';
@@ -23,6 +27,8 @@ import { Viewer } from './viewer/viewer.js';
 export interface AppProps {
   ctx: CommandContext;
   queueStore: QueueStore;
+  /** Remote commands (':' and Ctrl-P); without it the output dock is left out. */
+  output?: OutputFeature;
   /** How the login dialog logs in; without it there is no login (Ctrl-O does nothing). */
   login?: LoginService;
   /** Where unfinished copies are looked for after a login. Default journalDir(). */
@@ -31,10 +37,8 @@ export interface AppProps {
   size?: TerminalSize;
 }
 
-/** Rows of the queue panel when it is shown: a third of the screen, 6 to 14. */
-function queueRows(rows: number): number {
-  return Math.max(6, Math.min(14, Math.floor(rows / 3)));
-}
+/** Stands in for the output feature's state when there is none: nothing shown, no input. */
+const NO_OUTPUT_UI = createStore((state: typeof INITIAL_OUTPUT_UI) => state, INITIAL_OUTPUT_UI);
 
 /** "reconnecting…" on the remote side while its link is down. */
 function remoteNotice(state: AppState, side: Side): string | null {
@@ -45,25 +49,29 @@ function remoteNotice(state: AppState, side: Side): string | null {
 }
 
 /**
- * The screen: two panes side by side, the queue panel below them when shown, the message line
- * and mc's key bar; the viewer and help take the whole screen; dialogs sit on top. Exactly one
- * part takes the keys: a dialog, else the viewer, else the queue panel, else the panes.
+ * The screen: two panes side by side, the queue panel and the remote commands' output dock below
+ * them when shown, the message line and mc's key bar; the viewer and help take the whole screen;
+ * dialogs sit on top. Exactly one part takes the keys: a dialog, else the viewer, else the output
+ * dock (command line or output panel), else the queue panel, else the panes.
  */
-export function App({ ctx, queueStore, login, journalDir, size: fixedSize }: AppProps) {
+export function App({ ctx, queueStore, output, login, journalDir, size: fixedSize }: AppProps) {
   const terminal = useTerminalSize();
   const { columns: width, rows: height } = fixedSize ?? terminal;
   const state = useStore(ctx.store);
   const queue = useQueueState(queueStore);
   const question = useConflictQuestion(ctx.conflicts);
+  const outputUi = useStore(output?.ui ?? NO_OUTPUT_UI);
   useQueueRefresh(ctx);
 
-  const queueHeight = state.queue.visible ? queueRows(height) : 0;
-  const panesHeight = Math.max(PANE_CHROME_ROWS + 1, height - 2 - queueHeight);
+  const layout = screenLayout(height, { queue: state.queue.visible, dock: outputDockRows(outputUi, height), dockFullScreen: outputUi.fullScreen });
+  const panesHeight = layout.panes;
   const listHeight = panesHeight - PANE_CHROME_ROWS;
   const leftWidth = Math.floor(width / 2);
 
   // Before the frame is written, so no frame shows a list laid out for the old size.
   useLayoutEffect(() => {
+    // While the output is full screen the panes are hidden and keep the size they had.
+    if (listHeight < 1) return;
     for (const side of ['left', 'right'] as const) ctx.store.dispatch({ type: 'pane', side, action: { type: 'resize', height: listHeight } });
   }, [ctx, listHeight]);
 
@@ -79,9 +87,15 @@ export function App({ ctx, queueStore, login, journalDir, size: fixedSize }: App
 
   const overlay = state.overlay;
   const fullScreen = question === null && (overlay?.kind === 'viewer' || overlay?.kind === 'help');
-  const input = question !== null || overlay !== null ? 'overlay' : state.queue.focused ? 'queue' : 'panes';
+  const input = question !== null || overlay !== null ? 'overlay' : outputUi.focus !== 'none' ? 'output' : state.queue.focused ? 'queue' : 'panes';
 
-  useKeypress((key) => void handlePaneKey(ctx, key), { isActive: input === 'panes' });
+  useKeypress(
+    (key) => {
+      if (output && handleOutputPaneKey(ctx, output, key)) return;
+      void handlePaneKey(ctx, key);
+    },
+    { isActive: input === 'panes' },
+  );
   useKeypress(
     (key) => {
       const command = matchKey('global', key);
@@ -102,25 +116,28 @@ export function App({ ctx, queueStore, login, journalDir, size: fixedSize }: App
   const connected = state.sides.left.fs.kind === 'remote' || state.sides.right.fs.kind === 'remote';
   const pane = (side: Side, paneWidth: number) => {
     const { fs, pane: model, quota } = state.sides[side];
-    return <Pane pane={model} label={fs.label} kind={fs.kind} width={paneWidth} height={panesHeight} active={state.active === side && input !== 'queue'} quota={quota} notice={remoteNotice(state, side)} />;
+    return <Pane pane={model} label={fs.label} kind={fs.kind} width={paneWidth} height={panesHeight} active={state.active === side && (input === 'panes' || input === 'overlay')} quota={quota} notice={remoteNotice(state, side)} />;
   };
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Box height={panesHeight}>
-        {pane('left', leftWidth)}
-        {pane('right', width - leftWidth)}
-      </Box>
-      {state.queue.visible ? (
+      {panesHeight > 0 ? (
+        <Box height={panesHeight}>
+          {pane('left', leftWidth)}
+          {pane('right', width - leftWidth)}
+        </Box>
+      ) : null}
+      {layout.queue > 0 ? (
         <QueuePanel
           state={queue}
           width={width}
-          height={queueHeight}
+          height={layout.queue}
           isActive={input === 'queue'}
           onRetry={(id) => ctx.queue.retry(id)}
           onCancel={(id) => ctx.queue.cancel(id)}
           onClose={() => ctx.store.dispatch({ type: 'queue', focused: false })}
         />
       ) : null}
+      {output && layout.dock > 0 ? <OutputDock ctx={ctx} feature={output} width={width} height={layout.dock} blocked={input === 'overlay'} /> : null}
       <MessageLine message={state.message} totals={queue.totals} queueVisible={state.queue.visible} connected={connected} width={width} />
       <KeyBar width={width} />
       <OverlayLayer ctx={ctx} overlay={overlay} question={question} login={login} journalDir={journalDir} width={width} height={height} />

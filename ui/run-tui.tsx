@@ -72,7 +72,7 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
   const { ctx } = tui;
   const unfollow = options.session ? followSession(ctx, options.session) : () => {};
   draw = () => {
-    instance = render(<App ctx={ctx} queueStore={tui.queueStore} login={login} />, { exitOnCtrlC: false, patchConsole: true });
+    instance = render(<App ctx={ctx} queueStore={tui.queueStore} output={tui.output} login={login} />, { exitOnCtrlC: false, patchConsole: true });
   };
   const onSignal = () => finish();
   process.once('SIGTERM', onSignal);

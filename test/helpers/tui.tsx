@@ -97,7 +97,7 @@ export async function startTui(options: TuiHarnessOptions): Promise<TuiHarness> 
   });
   // ink-testing-library's stdout is 100 columns wide: ink lays the root out at that width.
   const size = { columns: options.columns ?? 100, rows: options.rows ?? 30 };
-  const rendered = render(<App ctx={tui.ctx} queueStore={tui.queueStore} size={size} {...(options.login ? { login: options.login } : {})} {...(options.journalDir ? { journalDir: options.journalDir } : {})} />);
+  const rendered = render(<App ctx={tui.ctx} queueStore={tui.queueStore} output={tui.output} size={size} {...(options.login ? { login: options.login } : {})} {...(options.journalDir ? { journalDir: options.journalDir } : {})} />);
   const frame = () => rendered.lastFrame() ?? '';
   const harness: TuiHarness = {
     ctx: tui.ctx,

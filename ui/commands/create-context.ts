@@ -8,6 +8,7 @@ import { TransferJournal } from '../../src/transfer/journal.js';
 import { TransferQueue } from '../../src/transfer/transfer-queue.js';
 import { createAppStore, initialAppState } from '../model/app-state.js';
 import { createConflictBridge } from '../queue/conflict-bridge.js';
+import { createOutputFeature, type OutputFeature } from '../output/output-ui.js';
 import { createQueueStore, type QueueStore } from '../queue/queue-store.js';
 import type { CommandContext } from './context.js';
 
@@ -36,9 +37,12 @@ export interface TuiContextOptions {
 export interface TuiContext {
   ctx: CommandContext;
   queueStore: QueueStore;
+  /** Remote commands: their output and the command line. */
+  output: OutputFeature;
   /**
-   * Stops everything the context started: unanswered questions, the queue (its journal is
-   * written so unfinished copies can be resumed), the sessions from logins, the temp dir.
+   * Stops everything the context started: running remote commands, unanswered questions, the
+   * queue (its journal is written so unfinished copies can be resumed), the sessions from
+   * logins, the temp dir.
    */
   close(): Promise<void>;
 }
@@ -62,6 +66,7 @@ export async function createTuiContext(options: TuiContextOptions): Promise<TuiC
       : await TransferJournal.open({ key: randomBytes(16).toString('hex'), ...(options.journalDir === undefined ? {} : { dir: options.journalDir }) });
   const queue = new TransferQueue({ concurrency: options.concurrency ?? 4, conflict: 'ask', onConflict: conflicts.onConflict, ...(journal ? { journal } : {}) });
   const queueStore = createQueueStore(queue);
+  const output = createOutputFeature();
   let temp: Promise<string> | undefined;
   const ctx: CommandContext = {
     store,
@@ -77,7 +82,9 @@ export async function createTuiContext(options: TuiContextOptions): Promise<TuiC
   return {
     ctx,
     queueStore,
+    output,
     async close() {
+      output.close();
       conflicts.cancelAll();
       queueStore.close();
       await queue.close();

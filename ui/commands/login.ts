@@ -1,4 +1,3 @@
-import { registerAccount } from '../../src/client/register.js';
 import type { Session } from '../../src/client/session.js';
 import { connectWithCredentials, type ConnectRequest } from '../../src/credentials/connect.js';
 import { HostBook, type HostEntry } from '../../src/credentials/host-book.js';
@@ -6,6 +5,7 @@ import { keychainStatus, type KeychainStatus } from '../../src/credentials/keych
 import { errorText } from '../model/error-text.js';
 import type { CommandContext } from './context.js';
 import { attachSession } from './connect.js';
+import { registerFromDialog } from './register.js';
 import { findUnfinished } from './resume.js';
 
 /** Where the login dialog's lists come from and how it logs in (tests give their own). */
@@ -18,10 +18,6 @@ export interface LoginService {
   register?(account: { host: string; port: number; user: string; password: string }): Promise<{ status: 'active' | 'pending' }>;
 }
 
-/** `ws://host:port`, IPv6 in brackets. */
-function wsUrl(host: string, port: number): string {
-  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
 
 /** The real one: ~/.config/ferry/hosts.json and the OS keychain. */
 export function defaultLoginService(): LoginService {
@@ -32,7 +28,7 @@ export function defaultLoginService(): LoginService {
       return { recent: data.recent, bookmarks: data.bookmarks, keychain, ...(data.warning ? { warning: data.warning } : {}) };
     },
     connect: (request) => connectWithCredentials({ hosts, ...request }),
-    register: ({ host, port, user, password }) => registerAccount({ url: wsUrl(host, port), user, password }),
+    register: registerFromDialog,
   };
 }
 
