@@ -3,7 +3,7 @@ import { useEffect, useLayoutEffect } from 'react';
 import type { CommandContext } from './commands/context.js';
 import type { LoginService } from './commands/login.js';
 import { loadDir, refreshQuota } from './commands/navigate.js';
-import { handlePaneKey, runCommand } from './commands/run-command.js';
+import { handlePaneKey, runCommand, runSafely } from './commands/run-command.js';
 import { KeyBar } from './components/key-bar.js';
 import { MessageLine } from './components/message-line.js';
 import { OverlayLayer } from './components/overlay-layer.js';
@@ -90,16 +90,17 @@ export function App({ ctx, queueStore, output, login, journalDir, size: fixedSiz
   const input = question !== null || overlay !== null ? 'overlay' : outputUi.focus !== 'none' ? 'output' : state.queue.focused ? 'queue' : 'panes';
 
   useKeypress(
-    (key) => {
-      if (output && handleOutputPaneKey(ctx, output, key)) return;
-      void handlePaneKey(ctx, key);
-    },
+    (key) =>
+      runSafely(ctx, async () => {
+        if (output && handleOutputPaneKey(ctx, output, key)) return;
+        await handlePaneKey(ctx, key);
+      }),
     { isActive: input === 'panes' },
   );
   useKeypress(
     (key) => {
       const command = matchKey('global', key);
-      if (command !== undefined) void runCommand(ctx, command);
+      if (command !== undefined) runSafely(ctx, () => runCommand(ctx, command));
     },
     { isActive: input === 'queue' },
   );

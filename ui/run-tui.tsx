@@ -77,6 +77,9 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
   const onSignal = () => finish();
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
+  // Should the process end some other way (a crash), the shell still gets its screen back.
+  const onExit = () => stdout.write(ALT_SCREEN_OFF + SHOW_CURSOR);
+  process.once('exit', onExit);
 
   stdout.write(ALT_SCREEN_ON);
   try {
@@ -88,6 +91,7 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
+    process.off('exit', onExit);
     unfollow();
     const current = instance;
     instance = undefined;

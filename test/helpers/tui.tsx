@@ -53,7 +53,7 @@ export interface TuiHarness {
   press(...sequences: string[]): Promise<void>;
   /** Types text one character at a time. */
   type(text: string): Promise<void>;
-  /** Waits until the frame contains `text` (or matches it). */
+  /** Waits until the frame contains `text` (or matches it); fails after `timeoutMs` (15 s: disks syncing under load are slow). */
   see(text: string | RegExp, timeoutMs?: number): Promise<void>;
   /** Waits until `check` holds for the state. */
   until(check: (ctx: CommandContext) => boolean, what: string, timeoutMs?: number): Promise<void>;
@@ -113,7 +113,7 @@ export async function startTui(options: TuiHarnessOptions): Promise<TuiHarness> 
     async type(text) {
       for (const char of text) await harness.press(char);
     },
-    async see(text, timeoutMs = 5000) {
+    async see(text, timeoutMs = 15_000) {
       const check = () => (typeof text === 'string' ? frame().includes(text) : text.test(frame()));
       await until(check, String(text), timeoutMs).catch(() => {
         throw new Error(`timed out waiting for the screen to show ${String(text)}; it shows:\n${frame()}`);
@@ -122,7 +122,7 @@ export async function startTui(options: TuiHarnessOptions): Promise<TuiHarness> 
       await tick();
       await tick();
     },
-    async until(check, what, timeoutMs = 5000) {
+    async until(check, what, timeoutMs = 15_000) {
       await until(() => check(tui.ctx), what, timeoutMs).catch(() => {
         throw new Error(`timed out waiting for ${what}; the screen shows:\n${frame()}`);
       });

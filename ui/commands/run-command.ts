@@ -1,5 +1,6 @@
 import type { CommandId, KeyPress } from '../keymap.js';
 import { isTextInput, matchKey } from '../keymap.js';
+import { errorText } from '../model/error-text.js';
 import type { Motion } from '../model/pane-state.js';
 import type { CommandContext } from './context.js';
 import { copyToOtherPane } from './copy.js';
@@ -17,6 +18,19 @@ const MOTIONS: Partial<Record<CommandId, Motion>> = {
   'pane.home': 'home',
   'pane.end': 'end',
 };
+
+/**
+ * Runs a key's work so that nothing it throws escapes: a failure that no command caught becomes
+ * a line on the message line instead of ending the process with the terminal in raw mode.
+ */
+export function runSafely(ctx: CommandContext, work: () => Promise<void>): void {
+  const report = (error: unknown) => ctx.store.dispatch({ type: 'message', text: errorText(error), tone: 'error' });
+  try {
+    work().catch(report);
+  } catch (error) {
+    report(error);
+  }
+}
 
 /** True while transfers are queued or running (quitting then asks first). */
 export function transfersRunning(ctx: CommandContext): boolean {

@@ -3,6 +3,7 @@ import type { HostEntry } from '../../src/credentials/host-book.js';
 import type { KeychainStatus } from '../../src/credentials/keychain.js';
 import type { CommandContext } from '../commands/context.js';
 import { answerConfirm, answerInput } from '../commands/file-ops.js';
+import { runSafely } from '../commands/run-command.js';
 import { submitLogin, type LoginService } from '../commands/login.js';
 import { discardUnfinished, resumeUnfinished } from '../commands/resume.js';
 import { ConfirmDialog } from '../dialogs/confirm-dialog.js';
@@ -73,7 +74,7 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         initial={overlay.initial}
         width={dialogWidth}
         isActive
-        onSubmit={(value) => void answerInput(ctx, overlay.purpose, value)}
+        onSubmit={(value) => runSafely(ctx, () => answerInput(ctx, overlay.purpose, value))}
         onCancel={close}
       />
     );
@@ -86,7 +87,7 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         danger={overlay.danger}
         width={dialogWidth}
         isActive
-        onYes={() => void answerConfirm(ctx, overlay.purpose)}
+        onYes={() => runSafely(ctx, () => answerConfirm(ctx, overlay.purpose))}
         onNo={close}
       />
     );
@@ -102,7 +103,7 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         {...(overlay.queuePosition === undefined ? {} : { queuePosition: overlay.queuePosition })}
         {...(overlay.error === undefined ? {} : { error: overlay.error })}
         width={Math.max(40, Math.min(width - 4, 70))}
-        onSubmit={(values) => void submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir })}
+        onSubmit={(values) => runSafely(ctx, () => submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir }))}
         {...(login.register ? { onRegister: login.register.bind(login) } : {})}
         onCancel={close}
       />
@@ -120,11 +121,13 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         width={Math.max(40, Math.min(width - 4, 76))}
         onResume={(journal) => {
           next(journal);
-          void resumeUnfinished(ctx, journal);
+          runSafely(ctx, async () => {
+            await resumeUnfinished(ctx, journal);
+          });
         }}
         onDiscard={(journal) => {
           next(journal);
-          void discardUnfinished(ctx, journal);
+          runSafely(ctx, () => discardUnfinished(ctx, journal));
         }}
         onClose={close}
       />
