@@ -6,6 +6,7 @@ import { Session } from '../src/client/session.js';
 import { LocalFileSystem } from '../src/fs/local-file-system.js';
 import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
 import { followSession } from '../ui/commands/connect.js';
+import { fetchHead } from '../ui/commands/fetch.js';
 import { startCutProxy } from './helpers/cut-proxy.js';
 import { randomFile, sha256File } from './helpers/files.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -319,4 +320,14 @@ test('the remote pane says "reconnecting…" while the link is down and lists ag
   proxy.setRefusing(false);
   await tui.see('arrived-meanwhile.txt');
   t.false(tui.frame().includes('reconnecting'));
+});
+
+test('viewing the start of a big remote file fetches only about that much, and leaves no temp files', async (t) => {
+  const { tui, remote, remoteDisk, session } = await setup(t);
+  await randomFile(join(remoteDisk, 'big.bin'), 4 * 1024 * 1024);
+  const head = await fetchHead(tui.ctx, new RemoteFileSystem(session), `${remote}/big.bin`, 100_000);
+  const whole = await readFile(join(remoteDisk, 'big.bin'));
+  t.is(head.length, 100_000);
+  t.true(head.equals(whole.subarray(0, 100_000)));
+  t.deepEqual(await readdir(await tui.ctx.tempDir()), [], 'the partial download is gone');
 });
