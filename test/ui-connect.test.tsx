@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 import { KEY, startTui, type TuiHarness } from './helpers/tui.js';
 
 /*
- * Logging in from the TUI (Ctrl-O, the login dialog) against a real server, and the offer to
+ * Logging in from the TUI (Ctrl-N, the login dialog) against a real server, and the offer to
  * resume a copy an earlier run left unfinished.
  */
 
@@ -65,7 +65,7 @@ async function openTui(t: ExecutionContext, journalDir?: string): Promise<{ tui:
 }
 
 async function logIn(tui: TuiHarness, password: string): Promise<void> {
-  await tui.press('\u000F');
+  await tui.press('\u000E');
   await tui.see('Connect to a ferry server');
   await tui.type('127.0.0.1');
   await tui.press(KEY.tab, '\u0015');
@@ -77,13 +77,13 @@ async function logIn(tui: TuiHarness, password: string): Promise<void> {
   await tui.press(KEY.enter);
 }
 
-test('Ctrl-O logs in through the dialog; the right pane shows the home on the server, and the host goes on the recent list', async (t) => {
+test('Ctrl-N logs in through the dialog; the right pane shows the home on the server, and the host goes on the recent list', async (t) => {
   await writeFile(join(server.root, 'homes', ALICE.name, 'hello-from-server.txt'), 'hi').catch(async () => {
     await mkdir(join(server.root, 'homes', ALICE.name), { recursive: true });
     await writeFile(join(server.root, 'homes', ALICE.name, 'hello-from-server.txt'), 'hi');
   });
   const { tui, config } = await openTui(t);
-  t.true(tui.frame().includes('Ctrl-O connect'), 'the hint says how to connect');
+  t.true(tui.frame().includes('Ctrl-N connect'), 'the hint says how to connect');
   await logIn(tui, ALICE.password);
   await tui.see(`alice@127.0.0.1:${server.port}:/`);
   await tui.see('hello-from-server.txt');

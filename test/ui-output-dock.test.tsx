@@ -114,7 +114,15 @@ test.serial('":" opens the command line; Enter runs the command in the remote pa
   await until(() => feature.ui.getState().focus === 'none' && !frame().includes('[exit'), 'the panel hidden');
   app.stdin.write('\u0010');
   await until(() => frame().includes('[exit 4]') && frame().includes('[exit 0]'), 'the panel back');
-  t.pass();
+  t.is(feature.ui.getState().focus, 'output');
+  // Ctrl-O from the panes (as in mc): the output full screen at once; Ctrl-O again: the panes back.
+  app.stdin.write(KEYS.escape);
+  await until(() => feature.ui.getState().focus === 'none', 'the panel hidden again');
+  app.stdin.write('\u000F');
+  await until(() => feature.ui.getState().fullScreen, 'full screen');
+  t.like(feature.ui.getState(), { panel: true, fullScreen: true, focus: 'output' });
+  app.stdin.write('\u000F');
+  await until(() => !feature.ui.getState().fullScreen, 'the panes back');
 });
 
 test.serial('without a remote pane the command line says to connect first', async (t) => {
@@ -128,7 +136,7 @@ test.serial('without a remote pane the command line says to connect first', asyn
   await until(() => (app.lastFrame() ?? '').includes('uname'), 'the typed command');
   app.stdin.write(KEYS.enter);
   await until(() => ctx.store.getState().message !== null, 'the message');
-  t.regex(ctx.store.getState().message!.text, /remote commands run on a server: connect first \(Ctrl-O\)/);
+  t.regex(ctx.store.getState().message!.text, /remote commands run on a server: connect first \(Ctrl-N\)/);
   t.is(feature.ui.getState().focus, 'none');
   t.deepEqual(feature.runs.getSnapshot().runs, []);
 });

@@ -50,7 +50,7 @@ export const COMMANDS = [
   // ---- global: wherever the panes or the queue panel have the input ----
   { id: 'app.help', layer: 'global', keys: [k('f1')], description: 'Show this list of keys', fkey: { n: 1, label: 'Help' } },
   { id: 'app.quit', layer: 'global', keys: [k('f10'), k('q')], description: 'Quit (asks first while transfers are running)', fkey: { n: 10, label: 'Quit' } },
-  { id: 'app.connect', layer: 'global', keys: [ctrl('o')], description: 'Connect to a server (the login dialog); the remote side opens in the right pane' },
+  { id: 'app.connect', layer: 'global', keys: [ctrl('n')], description: 'Connect to a server (the login dialog); the remote side opens in the right pane' },
   { id: 'queue.toggle', layer: 'global', keys: [k('f9'), ctrl('t')], description: 'Show / hide the transfer queue and move the input to it', fkey: { n: 9, label: 'Queue' } },
 
   // ---- pane ----
@@ -116,6 +116,7 @@ export const COMMANDS = [
   // ---- remote commands: the command line and the output panel ----
   { id: 'command.open', layer: 'pane', keys: [k(':')], description: "Open the command line: run a program the server allows, in the remote pane's directory (quotes and backslashes split the arguments, but no shell runs it)" },
   { id: 'output.show', layer: 'pane', keys: [ctrl('p')], description: 'Show the output of the last remote commands and move the input to it' },
+  { id: 'output.screen', layer: 'pane', keys: [ctrl('o')], description: "Hide the panes and show the remote commands' output full screen, as mc's Ctrl-O (Ctrl-O again brings the panes back)" },
   { id: 'command.run', layer: 'command', keys: [k('return')], description: 'Run the command line (its words become the argv as typed; nothing is expanded)' },
   { id: 'command.history-prev', layer: 'command', keys: [k('up')], description: 'The previous command from the history' },
   { id: 'command.history-next', layer: 'command', keys: [k('down')], description: 'The next command from the history' },

@@ -110,7 +110,7 @@ export async function runCommandLine(ctx: CommandContext, feature: OutputFeature
 
 /**
  * The remote-command keys of the pane layer (':' opens the command line, Ctrl-P shows the
- * output), taken before the App's pane handler. Not while a quick filter is typed: there ':'
+ * output, Ctrl-O shows it full screen), taken before the App's pane handler. Not while a quick filter is typed: there ':'
  * is part of the filter. Returns true when the key was one of them.
  */
 export function handleOutputPaneKey(ctx: CommandContext, feature: OutputFeature, key: KeyPress): boolean {
@@ -123,6 +123,11 @@ export function handleOutputPaneKey(ctx: CommandContext, feature: OutputFeature,
   }
   if (command === 'output.show') {
     feature.ui.dispatch({ type: 'show' });
+    return true;
+  }
+  if (command === 'output.screen') {
+    feature.ui.dispatch({ type: 'show' });
+    if (!feature.ui.getState().fullScreen) feature.ui.dispatch({ type: 'toggle-full-screen' });
     return true;
   }
   return false;
