@@ -33,7 +33,7 @@ interface World {
 }
 
 if (!builtCliExists()) {
-  test('e2e TUI (skipped: no build; run `npx tsc -p .` or `npm test`)', (t) => t.pass());
+  test('e2e TUI needs the build', (t) => t.fail('dist/src/cli/main.js is missing: run `npx tsc -p .` (npm test builds first)'));
 }
 
 /** A temp dir with `work/` (the cwd) and a private HOME and XDG dirs, removed after the test. */
