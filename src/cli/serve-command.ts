@@ -95,16 +95,23 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   const server = createServer(options);
-  await server.listen();
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void server.close().finally(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+  // The handlers go in before listening: a SIGTERM that arrives just after the 'listening' line
+  // (a supervisor, a test) must still stop the server cleanly, not kill it with the default action.
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
   });
+  const onSignal = () => requestStop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await server.listen();
+    await stopRequested;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await server.close();
+  }
   logger.flush();
 }
 
