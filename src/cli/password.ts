@@ -21,11 +21,13 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream = proce
 export function promptPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) return Promise.reject(new UsageError('no terminal to ask for a password on'));
-  process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let value = '';
     const wasRaw = stdin.isRaw;
+    // Echo goes off before the prompt shows: whatever is typed (or pasted) the moment the prompt
+    // appears must never reach the screen.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     stdin.setEncoding('utf8');
     const done = (error?: Error) => {
