@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  CLIENT_STREAM_BASE,
   CLOSE,
   ERRORS,
   FerryError,
@@ -42,6 +43,10 @@ const OPS: Record<Op, { minimal: Record<string, unknown>; full: Record<string, u
     full: { path: '/f', size: LIMITS.maxFileSize, mtime: 1_700_000_000_000, overwrite: true, restart: false, adopt: true },
   },
   'upload.finish': { minimal: { stream: 1, sha256: SHA }, full: { stream: 0xffff_ffff, sha256: SHA } },
+  'upload.put': {
+    minimal: { path: '/f', size: 0, mtime: 0, sha256: SHA, stream: CLIENT_STREAM_BASE },
+    full: { path: '/f', size: LIMITS.maxPutBytes, mtime: 1_700_000_000_000, sha256: SHA, stream: 0xffff_ffff, overwrite: true },
+  },
   'upload.cancel': { minimal: { stream: 1 }, full: { stream: 2, discard: true } },
   'download.open': {
     minimal: { path: '/f', offset: 0 },
@@ -101,6 +106,19 @@ test('exec.start: argv needs a program, refuses NUL bytes, too many or too long 
     t.like(refused(JSON.stringify({ id: 5, op: 'exec.start', argv, cwd: '/' })), { id: 5, code: 'EINVAL' }, JSON.stringify(argv).slice(0, 60));
   }
   t.like(refused(JSON.stringify({ id: 6, op: 'exec.start', argv: ['ls'] })), { id: 6, code: 'EINVAL' }, 'cwd is required');
+});
+
+test('upload.put: only small files, only client stream ids (EINVAL with the id)', (t) => {
+  const ok = { path: '/f', size: 1, mtime: 0, sha256: SHA, stream: CLIENT_STREAM_BASE };
+  t.true(parseRequest(JSON.stringify({ id: 1, op: 'upload.put', ...ok })).ok);
+  const bad = [
+    { ...ok, size: LIMITS.maxPutBytes + 1 },
+    { ...ok, stream: CLIENT_STREAM_BASE - 1 },
+    { ...ok, stream: 1 },
+    { ...ok, stream: 0x1_0000_0000 },
+    { ...ok, sha256: SHA.toUpperCase() },
+  ];
+  for (const params of bad) t.like(refused(JSON.stringify({ id: 9, op: 'upload.put', ...params })), { id: 9, code: 'EINVAL' }, JSON.stringify(params));
 });
 
 test('request ids: 0 and MAX_SAFE_INTEGER are fine; negative, fractional, unsafe or non-numeric are not', (t) => {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { CLOSE, FerryError, type WireError } from '../../src/protocol/errors.js';
 import { decodeFrame, FrameKind } from '../../src/protocol/frame.js';
-import { LIMITS, PROTOCOL_VERSION } from '../../src/protocol/limits.js';
+import { CLIENT_STREAM_BASE, LIMITS, PROTOCOL_VERSION } from '../../src/protocol/limits.js';
 import { parseRequest, type Request, type RequestOf, type Results, type ServerEvent } from '../../src/protocol/messages.js';
 import { SessionExecs } from '../exec/session-execs.js';
 import type { ServerOptions } from '../options.js';
@@ -14,6 +14,7 @@ import type { Admission, AdmissionTicket, Slot } from './admission.js';
 import { DownloadStream } from './download-stream.js';
 import { asFerryError } from './errors.js';
 import { isFileOp, runFileOp } from './file-ops.js';
+import { PendingPuts } from './pending-puts.js';
 import { UploadStream } from './upload-stream.js';
 
 /** Reported in the `hello` event. */
@@ -67,6 +68,8 @@ export class Session {
   #slot: Slot | undefined;
   #uploads = new Map<number, UploadStream>();
   #downloads = new Map<number, DownloadStream>();
+  /** upload.put requests waiting for their frame. */
+  #puts = new PendingPuts();
   /** Remote commands; set up at login. */
   #execs: SessionExecs | undefined;
   /**
@@ -207,6 +210,11 @@ export class Session {
       this.close(CLOSE.PROTOCOL, new FerryError('EPROTO', `a client may not send frames of kind ${frame.kind}`));
       return;
     }
+    if (frame.stream >= CLIENT_STREAM_BASE) {
+      // A put's frame; one that finds no put belongs to one that failed already, and is dropped.
+      if (this.#puts.deliver(frame) === 'taken') this.#onUploadQueued(frame.payload.length);
+      return;
+    }
     const upload = this.#uploads.get(frame.stream);
     if (upload) {
       upload.push(frame);
@@ -244,6 +252,8 @@ export class Session {
         return this.#openUpload(space, request);
       case 'upload.finish':
         return this.#finishUpload(request);
+      case 'upload.put':
+        return this.#put(space, request);
       case 'upload.cancel':
         return this.#cancelUpload(request);
       case 'download.open':
@@ -443,6 +453,28 @@ export class Session {
     return partial.offset > 0 ? { stream: id, offset: partial.offset, prefixSha256: partial.prefixSha256() } : { stream: id, offset: partial.offset };
   }
 
+  /**
+   * A whole small file: waits for its frame (registered before the first await, as the frame
+   * may be right behind the request), then stores it in one go. The bytes count as queued
+   * upload data until they are on disk, so many puts in flight pause the socket like big uploads.
+   */
+  async #put(space: UserSpace, request: RequestOf<'upload.put'>): Promise<Results['upload.put']> {
+    const arriving = this.#puts.expect(request.stream, request.size);
+    const startedAt = Date.now();
+    let data: Uint8Array | undefined;
+    try {
+      data = await arriving;
+      const result = await space.putFile(request.path, data, { mtime: request.mtime, sha256: request.sha256, overwrite: request.overwrite ?? false });
+      this.#logTransfer('upload', request.path, data.length, startedAt, 'OK');
+      return result;
+    } catch (error) {
+      this.#logTransfer('upload', request.path, 0, startedAt, error instanceof FerryError ? error.code : 'EINTERNAL');
+      throw error;
+    } finally {
+      if (data !== undefined && data.length > 0) this.#onUploadSettled(data.length);
+    }
+  }
+
   #upload(stream: number): UploadStream {
     const upload = this.#uploads.get(stream);
     if (!upload) throw new FerryError('EINVAL', `no open upload with stream id ${stream}`);
@@ -609,6 +641,7 @@ export class Session {
     this.#onFrameFlushed();
     for (const stream of this.#downloads.values()) stream.cancel();
     this.#downloads.clear();
+    this.#puts.failAll(new FerryError('ENETWORK', 'the connection closed'));
     // Keep every partial: the client resumes from it after reconnecting.
     const endCode = this.#closeError?.code ?? 'ENETWORK';
     const uploads = [...this.#uploads.values()];

@@ -1,4 +1,4 @@
-import { lstat, readlink } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS } from '../../src/protocol/index.js';
 import { isOsError, toFerryError } from './os-errors.js';
@@ -80,10 +80,12 @@ export class Jail {
   async resolve(wire: string, options: { follow: boolean }): Promise<JailPath> {
     const parts = splitWirePath(wire);
     const normalised = `/${parts.join('/')}`;
-    let real: string;
+    let real: string | undefined;
     try {
       if (parts.length === 0) {
         real = this.realHome;
+      } else if ((real = await this.direct(parts, options.follow)) !== undefined) {
+        // No symbolic link anywhere on the path: it is what it says.
       } else if (options.follow) {
         real = await this.walk(this.realHome, parts, { hops: 0 }, normalised);
       } else {
@@ -97,6 +99,30 @@ export class Jail {
       throw new FerryError('EACCES', `access denied: ${displayPath(normalised)} is outside the home`);
     }
     return { wire: normalised, parts, real, realRel: path.relative(this.realHome, real).split(path.sep).join('/') };
+  }
+
+  /**
+   * The fast path for the common case, in two system calls whatever the depth: when the parent
+   * directory's realpath is exactly the literal path (no symbolic link on the way) and the final
+   * component is no link to follow (or is not followed), the literal path is the real one.
+   * Undefined whenever that does not hold (a link somewhere, a missing directory): the walk
+   * then works it out component by component.
+   */
+  private async direct(parts: string[], follow: boolean): Promise<string | undefined> {
+    const literal = path.join(this.realHome, ...parts);
+    const parent = path.dirname(literal);
+    try {
+      if ((await realpath(parent)) !== parent) return undefined;
+    } catch {
+      return undefined;
+    }
+    if (!follow) return literal;
+    try {
+      return (await lstat(literal)).isSymbolicLink() ? undefined : literal;
+    } catch (error) {
+      // Nothing there yet: it resolves to where it would be created.
+      return isOsError(error, 'ENOENT') ? literal : undefined;
+    }
   }
 
   /**

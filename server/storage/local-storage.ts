@@ -30,6 +30,9 @@ export interface LocalStorageOptions {
  * are shared by all sessions of a user, which is what lets a reconnecting client resume an
  * upload without the server re-reading it.
  */
+/** A put's file beside the partials (see LocalUserSpace.putFile): `<uuid>.put`. */
+const PUT_FILE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.put$/;
+
 export class LocalStorage implements Storage {
   readonly root: string;
   readonly usage: UsageTracker;
@@ -39,6 +42,8 @@ export class LocalStorage implements Storage {
   /** Serialises all work on one partial, by the same key. */
   readonly mutex = new KeyedMutex();
   private readonly jails = new Map<string, Promise<Jail>>();
+  /** Users whose partials directory this process has made (see partialsDirFor). */
+  private readonly madePartialsDirs = new Set<string>();
   private closed = false;
 
   /** `root` is created on first use. Options: see LocalStorageOptions (all optional). */
@@ -80,12 +85,25 @@ export class LocalStorage implements Storage {
     return jail;
   }
 
-  /** `<root>/partials/<user>`, created when first needed. */
-  async partialsDirFor(user: string): Promise<string> {
+  /**
+   * `<root>/partials/<user>`, created when first needed. With `cached`, made once per user and
+   * process: every small file's put would otherwise pay a mkdir. A caller using the cache and
+   * meeting ENOENT there (someone removed it behind the server's back) calls partialsDirGone and
+   * asks again.
+   */
+  async partialsDirFor(user: string, options: { cached?: boolean } = {}): Promise<string> {
     this.assertOpen();
     const dir = partialsDir(this.root, user);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!options.cached || !this.madePartialsDirs.has(user)) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      this.madePartialsDirs.add(user);
+    }
     return dir;
+  }
+
+  /** Forgets that the partials directory of `user` exists (an open there said ENOENT). */
+  partialsDirGone(user: string): void {
+    this.madePartialsDirs.delete(user);
   }
 
   /**
@@ -116,12 +134,24 @@ export class LocalStorage implements Storage {
       for (const name of names) {
         const match = /^([0-9a-f]{64})\.(part|info|info\.tmp)$/.exec(name);
         if (match) keys.add(match[1]!);
+        else if (PUT_FILE.test(name)) await this.sweepPut(user, path.join(dir, name), ttlMs);
       }
       for (const key of keys) {
         if (await this.sweepOne(user, dir, key, ttlMs)) removed++;
       }
     }
     return removed;
+  }
+
+  /**
+   * A put's file lives for the seconds it takes to write and place it; one still here after the
+   * ttl was left by a crash. Its ctime says when it was last written (its mtime is the source's).
+   */
+  private async sweepPut(user: string, file: string, ttlMs: number): Promise<void> {
+    const st = await lstat(file).catch(() => null);
+    if (st === null || Date.now() - st.ctimeMs <= ttlMs) return;
+    await rm(file, { force: true });
+    if (st.isFile()) this.usage.add(user, -st.size);
   }
 
   private sweepOne(user: string, dir: string, key: string, ttlMs: number): Promise<boolean> {

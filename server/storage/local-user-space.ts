@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS, type Entry } from '../../src/protocol/index.js';
 import { LocalFileReader } from './file-reader.js';
@@ -8,7 +9,8 @@ import { displayPath, type Jail, type JailPath } from './jail.js';
 import type { LocalStorage } from './local-storage.js';
 import { isOsError, toFerryError } from './os-errors.js';
 import { LocalPartialUpload, PartialState, hashPrefix, readPartialInfo, type PartialInfo, type UploadContext } from './partial-upload.js';
-import type { FileReader, UploadOptions, UserSpace } from './storage.js';
+import { placeFile } from './place-file.js';
+import type { FileReader, PutOptions, UploadOptions, UserSpace } from './storage.js';
 import { treeBytes } from './usage.js';
 
 /** lstat calls a listing keeps in flight. */
@@ -397,6 +399,72 @@ export class LocalUserSpace implements UserSpace {
         throw toFerryError(error, target.wire);
       }
     }));
+  }
+
+  async putFile(wire: string, data: Uint8Array, options: PutOptions): Promise<{ size: number; sha256: string; mtime: number }> {
+    const { mtime, sha256, overwrite } = options;
+    if (!isCount(mtime) || mtime > 8.64e15) throw new FerryError('EINVAL', 'mtime must be a non-negative integer of ms, at most 8.64e15');
+    if (createHash('sha256').update(data).digest('hex') !== sha256) {
+      throw new FerryError('EINTEGRITY', `checksum mismatch for ${displayPath(wire)}: nothing was stored`);
+    }
+    const jail = await this.jail();
+    const { usage } = this.storage;
+    const size = data.length;
+    await mapErrors(wire, () => usage.get(this.user));
+    const quota = this.quotaBytes();
+    if (quota > 0 && usage.peek(this.user) + size > quota) {
+      // Only now is the file it would replace worth a look: its bytes are freed when this lands.
+      const existing = overwrite ? await mapErrors(wire, async () => lstatOrNull((await jail.resolve(wire, { follow: true })).real)) : null;
+      const credit = existing?.isFile() && existing.nlink === 1 ? existing.size : 0;
+      if (usage.peek(this.user) - credit + size > quota) {
+        throw new FerryError('EQUOTA', `disk quota exceeded: ${size} bytes do not fit (${Math.max(0, quota - usage.peek(this.user))} of ${quota} bytes free)`);
+      }
+    }
+    // Reserved with no await since the check: other uploads of this user may be landing too.
+    usage.add(this.user, size);
+    let temporary = '';
+    let placed = false;
+    try {
+      const created = await this.createPutFile();
+      temporary = created.path;
+      const file = created.file;
+      try {
+        for (let written = 0; written < size; ) {
+          written += (await file.write(data, written, size - written, written)).bytesWritten;
+        }
+        const when = new Date(mtime);
+        await file.utimes(when, when);
+        await file.chmod(0o644);
+        // fsync, not fdatasync: the mtime must survive a crash with the data.
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      const freed = await placeFile(jail, wire, temporary, overwrite);
+      placed = true;
+      usage.add(this.user, -freed);
+      return { size, sha256, mtime };
+    } catch (error) {
+      throw toFerryError(error, wire);
+    } finally {
+      if (!placed) {
+        usage.add(this.user, -size);
+        if (temporary !== '') await rm(temporary, { force: true }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A new private file beside the partials for a put; the directory is made again if it vanished. */
+  private async createPutFile(): Promise<{ path: string; file: FileHandle }> {
+    for (let attempt = 1; ; attempt++) {
+      const file = path.join(await this.storage.partialsDirFor(this.user, { cached: true }), `${randomUUID()}.put`);
+      try {
+        return { path: file, file: await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
+      } catch (error) {
+        if (attempt > 1 || !isOsError(error, 'ENOENT')) throw error;
+        this.storage.partialsDirGone(this.user);
+      }
+    }
   }
 
   private uploadContext(jail: Jail): UploadContext {

@@ -1,10 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readFile, rename, link, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { FerryError } from '../../src/protocol/index.js';
 import type { PartialUpload } from './storage.js';
 import { displayPath, type Jail } from './jail.js';
+import { placeFile } from './place-file.js';
 import { isOsError, toFerryError } from './os-errors.js';
 import type { UsageTracker } from './usage.js';
 
@@ -281,7 +281,7 @@ export class LocalPartialUpload implements PartialUpload {
         // fsync, not fdatasync: the mtime is metadata and must survive a crash with the data.
         await file.sync();
         state.durableOffset = state.offset;
-        const freed = await this.moveIntoPlace(state);
+        const freed = await placeFile(this.context.jail, this.path, state.partPath, this.overwrite);
         this.context.usage.add(state.user, -freed);
       } catch (error) {
         // The partial stays as it was: the client may fix the cause (EEXIST, ENOENT) and retry.
@@ -338,52 +338,5 @@ export class LocalPartialUpload implements PartialUpload {
     await state.deleteFiles();
     this.context.forget(state);
     this.context.usage.add(state.user, -bytes);
-  }
-
-  /**
-   * Puts the finished data file at the destination in one step, so the destination never holds
-   * a half file. Returns the bytes of a regular file that was replaced.
-   */
-  private async moveIntoPlace(state: PartialState): Promise<number> {
-    // Resolved again: the tree may have changed since the upload was opened.
-    const target = await this.context.jail.resolve(this.path, { follow: true });
-    if (target.parts.length === 0) throw new FerryError('EISDIR', 'cannot upload onto the home');
-    const parent = await lstat(path.dirname(target.real));
-    if (!parent.isDirectory()) throw new FerryError('ENOTDIR', `not a directory: ${displayPath(path.posix.dirname(target.wire))}`);
-    let existing: Stats | null = null;
-    try {
-      existing = await lstat(target.real);
-    } catch (error) {
-      if (!isOsError(error, 'ENOENT')) throw error;
-    }
-    if (existing?.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(target.wire)}`);
-    let freed = 0;
-    if (this.overwrite) {
-      if (existing?.isFile() && existing.nlink === 1) freed = existing.size;
-      await rename(state.partPath, target.real);
-    } else {
-      // link() fails with EEXIST if the target appeared meanwhile: no-clobber without a race.
-      await link(state.partPath, target.real);
-      await unlink(state.partPath);
-    }
-    await syncDirectory(path.dirname(target.real));
-    return freed;
-  }
-}
-
-/**
- * fsync of a directory, so a rename into it survives a crash. Best effort: the file is already in
- * place, and failing the upload now would report an error for an upload that happened.
- */
-async function syncDirectory(directoryPath: string): Promise<void> {
-  try {
-    const directory = await open(directoryPath, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
-  } catch {
-    // See above: nothing useful to do.
   }
 }

@@ -28,6 +28,13 @@ export interface UserSpace {
    * server has not noticed yet must not be told EBUSY.
    */
   openUpload(path: string, options: UploadOptions): Promise<PartialUpload>;
+  /**
+   * Stores a whole small file at once (upload.put). `data` must hash to `sha256` (EINTEGRITY
+   * otherwise, nothing written); it is written beside the partials, fsync'd with its mtime and
+   * moved into place like a finished upload. EEXIST without `overwrite`, EQUOTA when it cannot
+   * fit. No partial is left behind whatever happens: a failed put is simply sent again.
+   */
+  putFile(path: string, data: Uint8Array, options: PutOptions): Promise<{ size: number; sha256: string; mtime: number }>;
   /** Opens a file for reading from the server side (downloads). ECHANGED when expectations fail. */
   openRead(path: string, options?: { expectSize?: number; expectMtime?: number }): Promise<FileReader>;
   /**
@@ -44,6 +51,12 @@ export interface UploadOptions {
   restart: boolean;
   /** Take the existing shorter file at the target as the partial (mc's "append"). */
   adopt: boolean;
+}
+
+export interface PutOptions {
+  mtime: number;
+  sha256: string;
+  overwrite: boolean;
 }
 
 export interface PartialUpload {

@@ -1,7 +1,9 @@
 import WebSocket from 'ws';
 import {
+  CLIENT_STREAM_BASE,
   CLOSE,
   FerryError,
+  FrameKind,
   LIMITS,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
@@ -14,6 +16,7 @@ import {
   type Results,
   type ServerEvent,
   type WireError,
+  writeFrameHeader,
 } from '../protocol/index.js';
 import { hostPortOf } from './url.js';
 
@@ -90,6 +93,8 @@ export class Connection {
   readonly #announced = new Map<number, Array<{ frame: Frame } | { event: StreamEvent }>>();
   readonly #sendHighWater: number;
   #nextId = 1;
+  /** The next stream id this side picks for an upload.put. */
+  #nextPutStream = CLIENT_STREAM_BASE;
   #unflushed = 0;
   #drainWaiters: Array<{ resolve(): void; reject(error: FerryError): void }> = [];
   #pauses = 0;
@@ -233,6 +238,30 @@ export class Connection {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#ws.send(text);
     });
+  }
+
+  /**
+   * Sends a whole small file: the upload.put request and, right behind it on the same socket,
+   * its frame (`frame` has room for the header, which is written here with the stream id picked
+   * for it; undefined for an empty file). Resolves with the server's reply once the file is in
+   * place. Waits like sendFrame while the socket holds too much, so many puts in flight cannot
+   * pile up memory.
+   */
+  async put(params: Omit<ParamsOf<'upload.put'>, 'stream'>, frame: Buffer | undefined, signal?: AbortSignal): Promise<Results['upload.put']> {
+    const stream = this.#nextPutStream;
+    this.#nextPutStream = stream === 0xffff_ffff ? CLIENT_STREAM_BASE : stream + 1;
+    const reply = this.request('upload.put', { ...params, stream }, signal);
+    if (frame !== undefined) {
+      writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream, offset: 0, length: params.size });
+      try {
+        await this.sendFrame(frame);
+      } catch (error) {
+        // The reply fails the same way (the connection is gone); only one rejection is reported.
+        reply.catch(() => undefined);
+        throw error;
+      }
+    }
+    return reply;
   }
 
   /**

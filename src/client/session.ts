@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FerryError, type ErrorCode, type Op, type ParamsOf, type Results } from '../protocol/index.js';
+import { FerryError, LIMITS, type ErrorCode, type Op, type ParamsOf, type Results } from '../protocol/index.js';
 import { Connection, canceled, type StreamHandlers } from './connection.js';
 import { hostPortOf } from './url.js';
 
@@ -67,6 +67,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private constructor(options: SessionOptions) {
     super();
+    // Every running transfer of a queue watches the state (for "reconnecting…"); dozens of small
+    // files in flight are normal, not a leak.
+    this.setMaxListeners(LIMITS.maxOpenStreams + LIMITS.maxOpenPuts);
     this.url = options.url;
     this.user = options.user;
     this.#password = options.password;
@@ -193,6 +196,16 @@ export class Session extends EventEmitter<SessionEvents> {
     const connection = this.#connection;
     if (!connection) return Promise.reject(new FerryError('ENETWORK', `not connected to ${this.where}`));
     return connection.sendFrame(buf);
+  }
+
+  /**
+   * An upload.put (see Connection.put) on the current connection. ENETWORK when there is none or
+   * it drops before the reply; the caller decides whether to send the file again.
+   */
+  put(params: Omit<ParamsOf<'upload.put'>, 'stream'>, frame: Buffer | undefined, signal?: AbortSignal): Promise<Results['upload.put']> {
+    const connection = this.#connection;
+    if (!connection || connection.closed) return Promise.reject(new FerryError('ENETWORK', `not connected to ${this.where}`));
+    return connection.put(params, frame, signal);
   }
 
   /** Stops reading from the server (download backpressure). Each call needs one resumeIncoming(). */

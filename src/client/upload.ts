@@ -6,6 +6,7 @@ import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
 import { hashFilePrefix, readFully } from './file-hash.js';
 import type { Session } from './session.js';
+import { uploadSmallFile } from './small-upload.js';
 import { cancelStream, isNetworkLoss, throwIfAborted } from './transfer-common.js';
 import type { TransferOptions, TransferResult } from './transfer-types.js';
 import { Wakeup } from './wakeup.js';
@@ -54,7 +55,12 @@ export async function uploadFile(session: Session, localPath: string, remotePath
     const st = await handle.stat();
     if (st.isDirectory()) throw new FerryError('EISDIR', `${localPath}: is a directory`);
     if (!st.isFile()) throw new FerryError('EINVAL', `${localPath}: not a regular file`);
-    return await new Upload(session, handle, localPath, remotePath, sourceOf(st), options).run();
+    const source = sourceOf(st);
+    // Small files go whole in one put; adopt (append to a shorter target) needs the stream path.
+    if (source.size <= LIMITS.maxPutBytes && !options.adopt) {
+      return await uploadSmallFile(session, handle, remotePath, source, () => checkSource(localPath, source), options);
+    }
+    return await new Upload(session, handle, localPath, remotePath, source, options).run();
   } finally {
     await handle.close().catch(() => {});
   }
@@ -278,18 +284,21 @@ class Upload {
     this.#options.onProgress?.({ done, total: this.#source.size });
   }
 
-  /** ECHANGED when the local file is no longer the one this upload started with. */
-  async #checkSource(): Promise<void> {
-    let now: Stats;
-    try {
-      now = await stat(this.#localPath);
-    } catch (error) {
-      throw new FerryError('ECHANGED', `${this.#localPath} changed during the upload: ${fromNodeError(error).message}`);
-    }
-    const current = sourceOf(now);
-    const before = this.#source;
-    if (current.size !== before.size || current.mtime !== before.mtime || current.ino !== before.ino || current.dev !== before.dev) {
-      throw new FerryError('ECHANGED', `${this.#localPath} changed during the upload (size ${before.size} → ${current.size})`);
-    }
+  #checkSource(): Promise<void> {
+    return checkSource(this.#localPath, this.#source);
+  }
+}
+
+/** ECHANGED when the local file is no longer the one the upload started with. */
+async function checkSource(localPath: string, before: Source): Promise<void> {
+  let now: Stats;
+  try {
+    now = await stat(localPath);
+  } catch (error) {
+    throw new FerryError('ECHANGED', `${localPath} changed during the upload: ${fromNodeError(error).message}`);
+  }
+  const current = sourceOf(now);
+  if (current.size !== before.size || current.mtime !== before.mtime || current.ino !== before.ino || current.dev !== before.dev) {
+    throw new FerryError('ECHANGED', `${localPath} changed during the upload (size ${before.size} → ${current.size})`);
   }
 }

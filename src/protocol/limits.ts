@@ -2,6 +2,11 @@
 export const SUBPROTOCOL = 'ferry.1';
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_PORT = 7070;
+/**
+ * Stream ids from here up are the client's to pick (for `upload.put`, whose frame follows the
+ * request without waiting for a reply); the server numbers its own streams from 1 below it.
+ */
+export const CLIENT_STREAM_BASE = 0x8000_0000;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -19,6 +24,13 @@ export const LIMITS = {
   maxPathBytes: 4096,
   /** Longest single path component. */
   maxNameBytes: 255,
+  /**
+   * Largest file sent whole with `upload.put` (one request, one frame, one reply). Bigger files
+   * go through upload.open/finish, which can resume.
+   */
+  maxPutBytes: 1 * MiB,
+  /** `upload.put` streams in flight on one session at once. */
+  maxOpenPuts: 256,
   /** Transfers one session may have open at once. */
   maxOpenStreams: 64,
   /** Entries returned by one `list` reply before it is cut (and `truncated: true` is set). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FerryError, type WireError } from './errors.js';
-import { LIMITS } from './limits.js';
+import { CLIENT_STREAM_BASE, LIMITS } from './limits.js';
 
 /*
  * Control messages are JSON text frames.
@@ -18,6 +18,7 @@ const path = z
 const size = z.number().int().min(0).max(LIMITS.maxFileSize);
 const mtime = z.number().int().min(0).max(LIMITS.maxFileSize);
 const streamId = z.number().int().min(1).max(0xffff_ffff);
+const clientStreamId = z.number().int().min(CLIENT_STREAM_BASE).max(0xffff_ffff);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** One argument of a remote command: any text but NUL, which no program can receive. */
@@ -55,6 +56,20 @@ export const requestSchema = z.discriminatedUnion('op', [
     adopt: z.boolean().optional(),
   }),
   op('upload.finish', { stream: streamId, sha256 }),
+  /**
+   * A whole small file at once: this request, then (without waiting) one DATA frame on `stream`,
+   * offset 0, carrying all `size` bytes (no frame when size is 0). The stream id is the client's
+   * pick (CLIENT_STREAM_BASE and up), so the frame needs no reply first. Nothing is kept if it
+   * fails: the file is small enough to send again.
+   */
+  op('upload.put', {
+    path,
+    size: z.number().int().min(0).max(LIMITS.maxPutBytes),
+    mtime,
+    sha256,
+    stream: clientStreamId,
+    overwrite: z.boolean().optional(),
+  }),
   op('upload.cancel', { stream: streamId, discard: z.boolean().optional() }),
   op('download.open', {
     path,
@@ -112,6 +127,7 @@ export interface Results {
   hash: { sha256: string; length: number };
   'upload.open': { stream: number; offset: number; prefixSha256?: string };
   'upload.finish': { size: number; sha256: string; mtime: number };
+  'upload.put': { size: number; sha256: string; mtime: number };
   'upload.cancel': Record<string, never>;
   'download.open': { stream: number; size: number; mtime: number; offset: number };
   'download.cancel': Record<string, never>;

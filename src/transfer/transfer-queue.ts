@@ -92,6 +92,25 @@ const PARTIAL_NAME = /^\..+\.ferry-(part|copy)(\.json)?$/;
 const MAX_RENAME_TRIES = 10_000;
 
 /**
+ * Runs `task` again after a lost connection for as long as the session behind `fs` is trying to
+ * come back, as the transfers themselves do: a walk's listing or mkdir must not fail a copy that
+ * the user was promised would survive a cut. `task` must be safe to repeat.
+ */
+/** What the conflict policy says about an existing target: copy how, or the job's result. */
+type ConflictOutcome = { overwrite: boolean; adopt: boolean } | { result: JobResult };
+
+async function throughCuts<T>(fs: FileSystem, task: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await task();
+    } catch (error) {
+      const session = sessionOf(fs);
+      if (!(error instanceof FerryError && error.code === 'ENETWORK') || session === undefined || session.state === 'closed') throw error;
+    }
+  }
+}
+
+/**
  * Copies files and trees between file systems, N at a time, with a conflict policy, retries of
  * transient failures, progress reduced into one state, and an optional journal. Used by the CLI
  * and the TUI alike.
@@ -309,7 +328,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
     record.sourceDirs.push(sourceDir);
     let entries: Entry[];
     try {
-      entries = await source.fs.list(sourceDir);
+      entries = await throughCuts(source.fs, () => source.fs.list(sourceDir));
     } catch (error) {
       this.fail(dirJob, toFerryError(error));
       return;
@@ -339,9 +358,12 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
     this.setState(job, 'running');
     this.dispatch({ type: 'job-started', at: this.clock(), id: job.info.id, attempt: 1 });
     try {
-      const existing = await fs.stat(dir);
-      if (existing === null) await fs.mkdir(dir);
-      else if (existing.type !== 'dir') throw new FerryError('EEXIST', `not a directory, in the way: ${display(fs, dir)}`);
+      // Looked at again after a cut: the mkdir whose reply was lost may have happened.
+      await throughCuts(fs, async () => {
+        const existing = await fs.stat(dir);
+        if (existing === null) await fs.mkdir(dir);
+        else if (existing.type !== 'dir') throw new FerryError('EEXIST', `not a directory, in the way: ${display(fs, dir)}`);
+      });
       return true;
     } catch (error) {
       this.fail(job, toFerryError(error));
@@ -452,45 +474,67 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
   private async execute(job: Job, signal: AbortSignal, watch: (off: () => void) => void): Promise<JobResult> {
     const source = { fs: await this.live(job.record.request.source.fs) };
     const target = { fs: await this.live(job.record.request.target.fs) };
-    let overwrite = false;
-    let adopt = false;
-    const existing = await target.fs.stat(job.targetPath);
-    if (existing !== null) {
-      const policy = await this.policyFor(job, existing);
-      const action = decideConflict(policy, job.entry, existing);
-      switch (action.action) {
-        case 'up-to-date':
-          await discardLocalPartials(target.fs, job.targetPath);
-          return { kind: 'done', outcome: 'up-to-date', size: job.entry.size };
-        case 'skip':
-          return { kind: 'skipped', reason: action.reason };
-        case 'fail':
-          throw new FerryError(action.code, action.message);
-        case 'rename':
-          job.targetPath = await freeName(target.fs, job.targetPath);
-          break;
-        case 'transfer':
-          overwrite = action.overwrite;
-          adopt = action.adopt;
-          break;
-      }
+    // A remote target is not looked at first: the copy is tried without overwriting, and the
+    // server's EEXIST (before any data moves) is what starts the conflict handling. A tree of
+    // small files then costs no stat round trip per file. A local stat costs next to nothing.
+    const optimistic = target.fs.kind === 'remote';
+    let decision: ConflictOutcome = { overwrite: false, adopt: false };
+    if (!optimistic) {
+      decision = await this.resolveConflict(job, target.fs);
+      if ('result' in decision) return decision.result;
     }
     if (signal.aborted) throw canceledError(job);
     const at = this.clock();
     this.setState(job, 'running');
     this.dispatch({ type: 'job-started', at, id: job.info.id, attempt: job.attempt, target: display(target.fs, job.targetPath) });
     watch(this.watchSessions(job, [source.fs, target.fs]));
-    const result: CopyStepResult = await copyStep(source.fs, job.sourcePath, target.fs, job.targetPath, {
-      signal,
-      overwrite,
-      adopt,
-      onProgress: ({ done, total }) => {
-        if (job.state === 'running' || job.state === 'reconnecting') {
-          this.dispatch({ type: 'job-progress', at: this.clock(), id: job.info.id, done, total });
-        }
-      },
-    });
+    const copy = (how: { overwrite: boolean; adopt: boolean }) =>
+      copyStep(source.fs, job.sourcePath, target.fs, job.targetPath, {
+        signal,
+        overwrite: how.overwrite,
+        adopt: how.adopt,
+        onProgress: ({ done, total }) => {
+          if (job.state === 'running' || job.state === 'reconnecting') {
+            this.dispatch({ type: 'job-progress', at: this.clock(), id: job.info.id, done, total });
+          }
+        },
+      });
+    let result: CopyStepResult;
+    try {
+      result = await copy(decision);
+    } catch (error) {
+      if (!optimistic || !(error instanceof FerryError) || error.code !== 'EEXIST') throw error;
+      decision = await this.resolveConflict(job, target.fs);
+      if ('result' in decision) return decision.result;
+      if (signal.aborted) throw canceledError(job);
+      result = await copy(decision);
+    }
     return { kind: 'done', outcome: 'transferred', size: result.size, resumedFrom: result.resumedFrom, sha256: result.sha256 };
+  }
+
+  /**
+   * Looks at the job's target and applies the conflict policy: how to copy (overwrite, adopt,
+   * or a new name set on the job), or the job's result when there is nothing to copy.
+   */
+  private async resolveConflict(job: Job, fs: FileSystem): Promise<ConflictOutcome> {
+    const existing = await throughCuts(fs, () => fs.stat(job.targetPath));
+    if (existing === null) return { overwrite: false, adopt: false };
+    const policy = await this.policyFor(job, existing);
+    const action = decideConflict(policy, job.entry, existing);
+    switch (action.action) {
+      case 'up-to-date':
+        await discardLocalPartials(fs, job.targetPath);
+        return { result: { kind: 'done', outcome: 'up-to-date', size: job.entry.size } };
+      case 'skip':
+        return { result: { kind: 'skipped', reason: action.reason } };
+      case 'fail':
+        throw new FerryError(action.code, action.message);
+      case 'rename':
+        job.targetPath = await freeName(fs, job.targetPath);
+        return { overwrite: false, adopt: false };
+      case 'transfer':
+        return { overwrite: action.overwrite, adopt: action.adopt };
+    }
   }
 
   /**
