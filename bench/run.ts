@@ -9,7 +9,7 @@
  *   --runs N      runs per workload (default 5)
  *   --size SIZE   the big file (default 1GiB)
  *   --files N     files in the tree of 64 KiB files (default 1000)
- *   --jobs N      files at once for ferry's trees (default 8)
+ *   --jobs N      files at once for ferry's trees (default 16)
  *   --crowd N     clients uploading at once (default 50), each --crowd-size (default 20MiB)
  *   --idle N      idle logged-in sessions whose server memory is measured (default 2000; 0 skips)
  *   --quick       64 MiB file, 200 files, 10 × 8 MiB, 200 idle sessions, 3 runs: a fast look
@@ -20,6 +20,7 @@
  *   --render      only the TUI render section (it also runs after the transfers by default):
  *                 first paint of a 100,000-entry pane and key → frame (bench/render.ts)
  */
+import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -51,7 +52,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     size: { type: 'string', default: '1GiB' },
     files: { type: 'string' },
-    jobs: { type: 'string', default: '8' },
+    jobs: { type: 'string', default: '16' },
     crowd: { type: 'string' },
     'crowd-size': { type: 'string' },
     idle: { type: 'string' },
@@ -224,6 +225,9 @@ async function measure(workload: string, tool: string, bytes: number, work: Pick
   await server?.resetPeak();
   for (let run = 0; run < runs; run++) {
     await work.prepare();
+    // Every run starts with nothing left for the disk to write back from the one before (a
+    // 1 GiB download still flushing would slow whoever comes next); the same for every tool.
+    execFileSync('sync');
     m.seconds.push(await timed(() => work.run()));
     await work.verify();
   }

@@ -221,19 +221,25 @@ export class LocalPartialUpload implements PartialUpload {
       }
       usage.add(state.user, data.length);
       const file = await state.openFile();
-      try {
+      const writing = (async () => {
         let written = 0;
         while (written < data.length) {
           const { bytesWritten } = await file.write(data, written, data.length - written, offset + written);
           written += bytesWritten;
         }
+      })();
+      // Hash while the disk write runs on the thread pool; the running hash takes the new state
+      // only once the bytes are written, so a failed write leaves it as it was.
+      const hashed = state.hash.copy().update(data);
+      try {
+        await writing;
       } catch (error) {
         usage.add(state.user, -data.length);
         // Cut back whatever part of the chunk made it, so the file length stays the offset.
         await file.truncate(offset).catch(() => undefined);
         throw toFerryError(error, this.path);
       }
-      state.hash.update(data);
+      state.hash = hashed;
       state.offset += data.length;
     });
   }

@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { link, lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../../src/protocol/index.js';
-import { syncDirectory } from './directory-sync.js';
+import { syncDirectory } from '../../src/fs/directory-sync.js';
 import { displayPath, type Jail } from './jail.js';
 import { isOsError } from './os-errors.js';
 

@@ -73,6 +73,18 @@ const CLOSE_CODES: Partial<Record<number, ErrorCode>> = {
   [CLOSE.HANDSHAKE_TIMEOUT]: 'ETIMEDOUT',
 };
 
+/**
+ * The WebSocket masking key of every frame we send: all zeros, which ws takes as "nothing to
+ * mask" and sends our buffers as they are. A random key makes ws copy and XOR every byte of every
+ * frame (a second pass over each file and a 1 MiB allocation per frame). Masking protects
+ * intermediaries from a browser's script choosing bytes on the wire; ferry is not a browser, and
+ * every message starts with bytes ferry writes (a JSON request or a frame header), never with
+ * file content. See docs/architecture.md.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class Connection {
   readonly url: string;
   readonly login: Results['login'];
@@ -127,6 +139,7 @@ export class Connection {
           perMessageDeflate: false,
           maxPayload: LIMITS.maxServerMessageBytes,
           handshakeTimeout: options.timeoutMs,
+          generateMask: zeroMask,
         });
       } catch (error) {
         reject(new FerryError('EINVAL', `bad server URL ${options.url}: ${(error as Error).message}`));

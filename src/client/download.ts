@@ -2,7 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { link, lstat, open, readFile, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FerryError, FrameKind, type Frame, type Results } from '../protocol/index.js';
+import { FerryError, FrameKind, LIMITS, type Frame, type Results } from '../protocol/index.js';
+import { syncDirectory } from '../fs/directory-sync.js';
 import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
 import { hashFilePrefix } from './file-hash.js';
@@ -77,6 +78,11 @@ class Download {
   #expect: { size: number; mtime: number } | undefined;
   #adopting = false;
   #resumedFrom = 0;
+  /**
+   * A sidecar may be on disk: one this download wrote or resumed with. (#loadKept removes any
+   * other, so without this the finish need not remove one.)
+   */
+  #sidecarOnDisk = false;
 
   constructor(session: Session, remotePath: string, localPath: string, options: TransferOptions) {
     this.#session = session;
@@ -158,8 +164,7 @@ class Download {
 
   /** Picks up a partial of the same source (or, with adopt, the destination) to resume from. */
   async #loadKept(existing: Stats | undefined): Promise<void> {
-    const sidecar = await this.#readSidecar();
-    const partStat = await lstat(this.#part).catch(() => undefined);
+    const [sidecar, partStat] = await Promise.all([this.#readSidecar(), lstat(this.#part).catch(() => undefined)]);
     const ours =
       !this.#options.restart &&
       sidecar !== undefined &&
@@ -174,6 +179,7 @@ class Download {
         this.#hash = await hashFilePrefix(this.#handle, partStat.size, this.#signal);
         this.#offset = partStat.size;
         this.#expect = { size: sidecar.size, mtime: sidecar.mtime };
+        this.#sidecarOnDisk = true;
         return;
       } catch (error) {
         if ((error as FerryError).code === 'ECANCELED') throw error;
@@ -320,6 +326,10 @@ class Download {
     }
     if (this.#expect?.size !== opened.size || this.#expect.mtime !== opened.mtime) {
       this.#expect = { size: opened.size, mtime: opened.mtime };
+      // A file that comes in one frame is not worth resuming: without a sidecar, a partial
+      // left by a crash is simply dropped on the next try, and a tree of small files saves a
+      // file create and delete each.
+      if (opened.size <= LIMITS.maxPutBytes) return;
       const sidecar: PartialSidecar = {
         version: 1,
         url: this.#session.url,
@@ -329,6 +339,7 @@ class Download {
         mtime: opened.mtime,
       };
       await writeFile(this.#sidecar, `${JSON.stringify(sidecar)}\n`);
+      this.#sidecarOnDisk = true;
     }
   }
 
@@ -359,7 +370,8 @@ class Download {
     this.#handle = undefined;
     await utimes(this.#part, new Date(), new Date(mtime));
     await this.#place();
-    await rm(this.#sidecar, { force: true });
+    if (this.#sidecarOnDisk) await rm(this.#sidecar, { force: true });
+    this.#sidecarOnDisk = false;
     await syncDirectory(dirname(this.#destination));
   }
 
@@ -405,6 +417,7 @@ class Download {
   async #removePartial(): Promise<void> {
     await rm(this.#part, { force: true });
     await rm(this.#sidecar, { force: true });
+    this.#sidecarOnDisk = false;
   }
 
   #progress(total: number): void {
@@ -417,18 +430,5 @@ async function writeAll(handle: FileHandle, data: Buffer, position: number): Pro
   while (written < data.length) {
     const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
     written += bytesWritten;
-  }
-}
-
-/** Makes the rename durable too; not every platform can open a directory, which is fine. */
-async function syncDirectory(path: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, 'r');
-    await handle.sync();
-  } catch {
-    // Best effort.
-  } finally {
-    await handle?.close().catch(() => {});
   }
 }

@@ -15,8 +15,9 @@ const directories = new Map<string, DirectoryState>();
  * (group commit): a caller arriving while a sync of the same directory runs waits for the next
  * one, which starts when the running one ends and covers every entry made before it began. A
  * tree of small files placed together costs a few directory syncs instead of one per file.
- * Best effort: the entry is already in place, and failing an upload now would report an error
- * for an upload that happened.
+ * Used by the server (uploads) and the client (downloads). Best effort: the entry is already in
+ * place, and failing a transfer now would report an error for a transfer that happened (and not
+ * every platform can open a directory).
  */
 export function syncDirectory(directoryPath: string): Promise<void> {
   let state = directories.get(directoryPath);
