@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { DEFAULT_SERVER_OPTIONS, type ExecOptions, type ServerOptions } from './options.js';
 import { Admission } from './session/admission.js';
 import { Session, SERVER_VERSION } from './session/session.js';
+import { UploadBudget } from './session/upload-budget.js';
 import { LocalStorage } from './storage/local-storage.js';
 import type { Storage } from './storage/storage.js';
 import { Registration } from './users/registration.js';
@@ -84,6 +85,7 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   });
   // First what can refuse the options, so that nothing is left open when it does.
   const admission = new Admission({ maxSessions: settings.maxSessions, maxSessionsPerUser: settings.maxSessionsPerUser });
+  const uploadBudget = new UploadBudget(settings.serverBufferBytes);
   const users =
     parts.users ??
     SqliteUserStore.open(join(settings.root, 'users.db'), {
@@ -154,6 +156,7 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
       admission,
       registration,
       log,
+      uploadBudget,
       onAdmitted: (s) => leaveUnauthenticated(s),
     });
     sessions.add(session);

@@ -47,6 +47,8 @@ export interface ServerOptions {
   throttleWindowMs: number;
   /** Upper bound on bytes a session holds in memory waiting for the disk before it pauses reading. */
   sessionBufferBytes: number;
+  /** The same bound for all sessions together: past it, sessions that add more pause reading. */
+  serverBufferBytes: number;
   /** Remote commands; off unless `exec.allow` names programs. */
   exec: ExecOptions;
   /** Self-registration with the `register` op. Default 'off'. */
@@ -72,6 +74,7 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   maxFailedLogins: 5,
   throttleWindowMs: 5 * 60_000,
   sessionBufferBytes: 4 * 1024 * 1024,
+  serverBufferBytes: 64 * 1024 * 1024,
   exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3 },
   registration: 'off',
   maxRegistrationsPerIp: 5,

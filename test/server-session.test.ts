@@ -367,6 +367,34 @@ test('a session over its memory budget pauses reading and resumes, without losin
   );
 });
 
+test('sessions over the server-wide upload budget pause and resume together; every upload and put lands intact', async (t) => {
+  await withServer(
+    async (server) => {
+      const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.login(server.url, 'alice', ALICE.password)));
+      const files = clients.map(() => randomBytes(2 * 1024 * 1024 + 5));
+      const small = clients.map(() => randomBytes(200_000));
+      // Every frame is over the 1-byte budget: each session is paused and resumed around each one.
+      const results = await Promise.all(
+        clients.map(async (client, i) => {
+          const put = client.request('upload.put', { path: `small-${i}.bin`, size: small[i]!.length, mtime: MTIME, sha256: sha256(small[i]!), stream: 0x8000_0000 + i });
+          client.sendData(0x8000_0000 + i, 0, small[i]!);
+          const { finish } = await client.upload(`budget-${i}.bin`, files[i]!, { chunk: 256 * 1024 });
+          return { finish, put: await put };
+        }),
+      );
+      for (const [i, { finish, put }] of results.entries()) {
+        t.true(finish.ok, JSON.stringify(finish));
+        t.true(put.ok, JSON.stringify(put));
+        t.is(await fileSha(home(server, `budget-${i}.bin`)), sha256(files[i]!));
+        t.is(await fileSha(home(server, `small-${i}.bin`)), sha256(small[i]!));
+      }
+      for (const client of clients) t.true((await client.request('ping')).ok);
+      await Promise.all(clients.map((client) => client.close()));
+    },
+    { options: { serverBufferBytes: 1, maxSessionsPerUser: 8 } },
+  );
+});
+
 test('a frame at the wrong offset is answered EOFFSET with the expected offset and changes nothing', async (t) => {
   await withServer(async (server) => {
     const client = await RawClient.login(server.url, 'alice', ALICE.password);

@@ -15,6 +15,7 @@ import { DownloadStream } from './download-stream.js';
 import { asFerryError } from './errors.js';
 import { isFileOp, runFileOp } from './file-ops.js';
 import { PendingPuts } from './pending-puts.js';
+import type { UploadBudget } from './upload-budget.js';
 import { UploadStream } from './upload-stream.js';
 
 /** Reported in the `hello` event. */
@@ -37,6 +38,8 @@ export interface SessionContext {
   /** The `register` op (self-registration before login). */
   registration: Registration;
   log: Logger;
+  /** Upload payload in memory across all sessions (serverBufferBytes). */
+  uploadBudget: UploadBudget;
   /** The session holds a slot now (it no longer counts as an unauthenticated connection). */
   onAdmitted(session: Session): void;
 }
@@ -90,7 +93,10 @@ export class Session {
   #pongSeen = true;
   /** Upload payload in memory waiting for the disk; above sessionBufferBytes the socket is paused. */
   #queuedBytes = 0;
+  /** The socket is paused: for one of the two reasons below. */
   #paused = false;
+  #overOwnBuffer = false;
+  #overBudget = false;
   #drainWaiters: Array<() => void> = [];
   #resolveClosed!: () => void;
 
@@ -520,18 +526,41 @@ export class Session {
 
   #onUploadQueued(bytes: number): void {
     this.#queuedBytes += bytes;
-    if (!this.#paused && this.#queuedBytes > this.#ctx.options.sessionBufferBytes) {
-      this.#paused = true;
-      this.#ws.pause();
+    this.#ctx.uploadBudget.add(this.#budgetMember, bytes);
+    if (!this.#overOwnBuffer && this.#queuedBytes > this.#ctx.options.sessionBufferBytes) {
+      this.#overOwnBuffer = true;
+      this.#updatePause();
     }
   }
 
   #onUploadSettled(bytes: number): void {
     this.#queuedBytes -= bytes;
-    if (this.#paused && this.#queuedBytes <= this.#ctx.options.sessionBufferBytes / 2) {
-      this.#paused = false;
-      this.#ws.resume();
+    this.#ctx.uploadBudget.release(bytes);
+    if (this.#overOwnBuffer && this.#queuedBytes <= this.#ctx.options.sessionBufferBytes / 2) {
+      this.#overOwnBuffer = false;
+      this.#updatePause();
     }
+  }
+
+  /** The session's own part in the server-wide upload budget (see UploadBudget). */
+  readonly #budgetMember = {
+    pauseForBudget: () => {
+      this.#overBudget = true;
+      this.#updatePause();
+    },
+    resumeFromBudget: () => {
+      this.#overBudget = false;
+      this.#updatePause();
+    },
+  };
+
+  /** Reads the socket unless this session's buffer or the server's budget is full. */
+  #updatePause(): void {
+    const pause = (this.#overOwnBuffer || this.#overBudget) && this.#state !== 'closed';
+    if (pause === this.#paused) return;
+    this.#paused = pause;
+    if (pause) this.#ws.pause();
+    else this.#ws.resume();
   }
 
   // ---- downloads -------------------------------------------------------------------------------
@@ -642,6 +671,7 @@ export class Session {
     for (const stream of this.#downloads.values()) stream.cancel();
     this.#downloads.clear();
     this.#puts.failAll(new FerryError('ENETWORK', 'the connection closed'));
+    this.#ctx.uploadBudget.forget(this.#budgetMember);
     // Keep every partial: the client resumes from it after reconnecting.
     const endCode = this.#closeError?.code ?? 'ENETWORK';
     const uploads = [...this.#uploads.values()];
