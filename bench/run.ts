@@ -210,7 +210,7 @@ async function transfers(): Promise<void> {
   if (args.record) {
     await record(text, 'bench');
     const chart = renderChart(measurements, {
-      title: 'ferry vs raw TCP, scp, sftp, vsftpd + curl / lftp on loopback (MB/s, higher is better)',
+      title: 'ferry vs raw TCP, scp, sftp and vsftpd on loopback (MB/s)',
       subtitle: `${new Date().toISOString().slice(0, 10)} · ${machineLine()} · median of ${runs} runs, whiskers min–max`,
       reference: FERRY,
     });
