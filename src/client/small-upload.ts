@@ -37,7 +37,7 @@ export async function uploadSmallFile(
   for (;;) {
     throwIfAborted(options.signal);
     await session.waitReady(options.signal);
-    // A fresh buffer each time: ws masks a client frame in place, so a sent one cannot be reused.
+    // A fresh buffer each time: the last one may still sit in the lost connection's send queue.
     const frame = size > 0 ? Buffer.allocUnsafe(FRAME_HEADER_BYTES + size) : undefined;
     if (frame !== undefined) await readFully(handle, frame, FRAME_HEADER_BYTES, size, 0);
     const hash = createHash('sha256')
