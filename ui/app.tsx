@@ -1,4 +1,4 @@
-import { Box } from 'ink';
+import { Box, useStdin } from 'ink';
 import { useEffect, useLayoutEffect } from 'react';
 import type { CommandContext } from './commands/context.js';
 import type { LoginService } from './commands/login.js';
@@ -54,6 +54,23 @@ function remoteNotice(state: AppState, side: Side): string | null {
  * dialogs sit on top. Exactly one part takes the keys: a dialog, else the viewer, else the output
  * dock (command line or output panel), else the queue panel, else the panes.
  */
+/**
+ * Keeps the terminal in raw mode for as long as the app is up. ink counts raw-mode users and
+ * leaves raw mode when the count reaches 0; when one layer's key handler hands over to another
+ * (a dialog opening or closing, a panel taking the keys), the count can touch 0 for a moment, and
+ * a key typed in that moment meets a terminal in cooked mode and can be lost (an Enter in the
+ * mkdir dialog, now and then, in the tmux tests). Holding one count for the app's lifetime means
+ * it never reaches 0 while it runs.
+ */
+function useRawModeWhileMounted(): void {
+  const { setRawMode, isRawModeSupported } = useStdin();
+  useLayoutEffect(() => {
+    if (!isRawModeSupported) return;
+    setRawMode(true);
+    return () => setRawMode(false);
+  }, [setRawMode, isRawModeSupported]);
+}
+
 export function App({ ctx, queueStore, output, login, journalDir, size: fixedSize }: AppProps) {
   const terminal = useTerminalSize();
   const { columns: width, rows: height } = fixedSize ?? terminal;
@@ -62,6 +79,7 @@ export function App({ ctx, queueStore, output, login, journalDir, size: fixedSiz
   const question = useConflictQuestion(ctx.conflicts);
   const outputUi = useStore(output?.ui ?? NO_OUTPUT_UI);
   useQueueRefresh(ctx);
+  useRawModeWhileMounted();
 
   const layout = screenLayout(height, { queue: state.queue.visible, dock: outputDockRows(outputUi, height), dockFullScreen: outputUi.fullScreen });
   const panesHeight = layout.panes;

@@ -96,7 +96,17 @@ export async function startServerProcess(config: { users?: TestUser[]; options?:
     },
     async restart() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('server process still running');
-      await launch();
+      // The port is free once the old process is gone, but another test's outgoing connection may
+      // be given it as its ephemeral local port meanwhile (many tests run at once); that passes.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await launch();
+          return;
+        } catch (error) {
+          if (attempt >= 50 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+          await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+        }
+      }
     },
     async close() {
       const proc = child;
