@@ -217,22 +217,25 @@ test('uploadFile sends a small file with one put; a file one byte over goes thro
 test('a put whose reply is lost is sent again; finding the very same bytes there (EEXIST) counts as done, other bytes do not', async (t) => {
   await withServer(async (server) => {
     const proxy = await startCutProxy(server.port);
-    const session = await Session.connect(sessionOptions(proxy.url, { heartbeatIntervalMs: 100 }));
+    // The dead link is noticed after a missed pong (~1 s): long after the put went out on it.
+    const session = await Session.connect(sessionOptions(proxy.url, { heartbeatIntervalMs: 500 }));
     try {
       const data = randomBytes(30_000);
       const local = join(work, 'landed.bin');
       await writeFile(local, data);
-      // What a landed put leaves: the same bytes at the target, and no reply on the client's side.
-      await writeFile(home(server, 'landed.bin'), data);
-      proxy.stallAll();
+      // The put reaches the server and lands; its reply never comes back.
+      proxy.stallReplies();
       const result = await uploadFile(session, local, '/landed.bin');
       t.is(result.sha256, sha256(data));
-      t.true(session.generation > 1, 'the stalled connection was replaced');
+      t.deepEqual(await readFile(home(server, 'landed.bin')), data);
+      t.true(session.generation > 1, 'the deaf connection was replaced');
 
-      await writeFile(home(server, 'other.bin'), randomBytes(30_000));
-      proxy.stallAll();
+      const other = randomBytes(30_000);
+      await writeFile(home(server, 'other.bin'), other);
+      proxy.stallReplies();
       const error = await t.throwsAsync(uploadFile(session, local, '/other.bin'));
       t.true(error instanceof FerryError && error.code === 'EEXIST', String(error));
+      t.deepEqual(await readFile(home(server, 'other.bin')), other, 'the other file is untouched');
     } finally {
       await session.close();
       await proxy.close();

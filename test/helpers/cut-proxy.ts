@@ -24,6 +24,11 @@ export interface CutProxy {
   cutAfterBytes(n: number): void;
   /** Live connections stay open but carry nothing more, either way (a silently dead path). */
   stallAll(): void;
+  /**
+   * Live connections still carry the client's bytes to the server but nothing back: requests
+   * arrive and are carried out, their replies (and pongs) are lost.
+   */
+  stallReplies(): void;
   /** While refusing, new connections are reset at once (a server that is "down"). */
   setRefusing(refusing: boolean): void;
   close(): Promise<void>;
@@ -37,6 +42,7 @@ interface Pair {
 export async function startCutProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<CutProxy> {
   const pairs = new Set<Pair>();
   const stalled = new WeakSet<Pair>();
+  const deaf = new WeakSet<Pair>();
   let accepted = 0;
   let cuts = 0;
   let bytesUp = 0;
@@ -77,7 +83,7 @@ export async function startCutProxy(targetPort: number, targetHost = '127.0.0.1'
     pairs.add(pair);
     const forward = (from: Socket, to: Socket, up: boolean) => {
       from.on('data', (chunk: Buffer) => {
-        if (!pairs.has(pair) || stalled.has(pair)) return;
+        if (!pairs.has(pair) || stalled.has(pair) || (!up && deaf.has(pair))) return;
         if (up) bytesUp += chunk.length;
         else bytesDown += chunk.length;
         if (!to.write(chunk)) {
@@ -126,6 +132,9 @@ export async function startCutProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     stallAll() {
       for (const pair of pairs) stalled.add(pair);
+    },
+    stallReplies() {
+      for (const pair of pairs) deaf.add(pair);
     },
     setRefusing(value: boolean) {
       refusing = value;
