@@ -37,6 +37,8 @@ const EXEC_KEYS: Record<keyof ExecOptions, Kind | 'list'> = {
   timeoutMs: 'duration',
   maxOutputBytes: 'size',
   maxPerSession: 'count',
+  isolation: 'string',
+  uidBase: 'count',
 };
 
 /** Options that must be at least 1 (a zero would lock everyone out or spin). */

@@ -13,6 +13,14 @@ export interface ExecOptions {
   maxOutputBytes: number;
   /** Commands one session may run at once; the next is refused with ELIMIT. */
   maxPerSession: number;
+  /**
+   * 'user' (default): on a server running as root, each user's commands run as an OS uid of
+   * their own (from `uidBase` up) that owns their home and nothing else (server/exec/exec-identity.ts).
+   * 'none': as the server's own user (the only choice for a server that is not root).
+   */
+  isolation: 'user' | 'none';
+  /** The first uid given to a user's commands; uids and gids from here up must be unused on the system. */
+  uidBase: number;
 }
 
 /** Who may create an account from a client: nobody, anyone pending approval, or anyone. */
@@ -75,7 +83,7 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   throttleWindowMs: 5 * 60_000,
   sessionBufferBytes: 4 * 1024 * 1024,
   serverBufferBytes: 64 * 1024 * 1024,
-  exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3 },
+  exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3, isolation: 'user', uidBase: 2_000_000_000 },
   registration: 'off',
   maxRegistrationsPerIp: 5,
   registrationWindowMs: 3600_000,

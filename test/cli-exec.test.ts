@@ -15,6 +15,8 @@ const PASSWORD = 'alice-secret-1';
 
 async function setup(t: ExecutionContext, exec: Partial<ServerOptions['exec']> = {}): Promise<{ ts: TestServer; scripts: Record<string, string> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-cli-exec-'));
+  // Programs an administrator allows are installed for everyone to run: commands run as the user's own uid.
+  await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const bodies: Record<string, string> = {
     'exit-with': 'echo "out $1"\necho "err $1" >&2\nexit "$1"\n',

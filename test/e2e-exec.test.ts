@@ -21,6 +21,8 @@ if (!builtCliExists()) {
 } else {
   test('the command line runs an allowed program on the server and its output shows live in the panel', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-exec-'));
+    // Programs an administrator allows are installed for everyone to run: commands run as the user's own uid.
+    await chmod(dir, 0o755);
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     const home = join(dir, 'home');
     const work = join(dir, 'work');

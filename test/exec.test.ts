@@ -2,18 +2,17 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { runRemote, type RemoteResult } from '../src/client/exec.js';
 import { Session } from '../src/client/session.js';
 import { FerryError, FrameKind, type ErrorCode } from '../src/protocol/index.js';
 import { loadServerConfig } from '../server/config.js';
 import { createServer } from '../server/index.js';
-import { createLogger } from '../server/log.js';
 import type { ServerOptions } from '../server/options.js';
 import type { SqliteUserStore } from '../server/users/sqlite-user-store.js';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { RawClient } from './helpers/raw-client.js';
+import { capturedLogger } from './helpers/log-lines.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /*
@@ -45,6 +44,8 @@ interface ExecFixture {
 
 async function setup(t: ExecutionContext, options: { allow?: (scripts: Record<string, string>) => string[]; exec?: Partial<ServerOptions['exec']>; permit?: boolean } = {}): Promise<ExecFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-exec-scripts-'));
+  // Programs an administrator allows are installed for everyone to run: commands run as the user's own uid.
+  await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const scripts: Record<string, string> = {};
   for (const [name, body] of Object.entries(SCRIPTS)) {
@@ -53,17 +54,12 @@ async function setup(t: ExecutionContext, options: { allow?: (scripts: Record<st
     await chmod(file, 0o755);
     scripts[name] = file;
   }
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { logger, lines: logs } = capturedLogger();
+
   const ts = await startTestServer({
     users: [ALICE],
     options: {
-      logger: createLogger({ level: 'info', destination: sink }),
+      logger,
       exec: { allow: options.allow ? options.allow(scripts) : Object.values(scripts), ...options.exec },
     } as Partial<ServerOptions>,
   });
@@ -370,10 +366,10 @@ test('config: exec and registration from a file, flags merged field by field, ba
     JSON.stringify({ root: 'data', exec: { allow: ['uname', '/usr/bin/df'], timeoutMs: '10s', maxOutputBytes: '64KiB' }, registration: 'approval', maxRegistrationsPerIp: 2 }),
   );
   const options = loadServerConfig(file);
-  t.deepEqual(options.exec, { allow: ['uname', '/usr/bin/df'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3 });
+  t.deepEqual(options.exec, { allow: ['uname', '/usr/bin/df'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3, isolation: 'user', uidBase: 2_000_000_000 });
   t.is(options.registration, 'approval');
   t.is(options.maxRegistrationsPerIp, 2);
-  t.deepEqual(loadServerConfig(file, { exec: { allow: ['ls'] } }).exec, { allow: ['ls'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3 }, 'a flag replaces only the list');
+  t.deepEqual(loadServerConfig(file, { exec: { allow: ['ls'] } }).exec, { allow: ['ls'], timeoutMs: 10_000, maxOutputBytes: 64 * 1024, maxPerSession: 3, isolation: 'user', uidBase: 2_000_000_000 }, 'a flag replaces only the list');
   const defaults = loadServerConfig(undefined, { root: dir });
   t.deepEqual(defaults.exec.allow, [], 'off by default');
   t.is(defaults.registration, 'off');

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FerryError } from '../src/protocol/index.js';
@@ -338,4 +338,47 @@ test('a parent swapped for an outside link after open is refused at finish', asy
   await symlink(own.outside, path.join(own.home, 'drop'));
   await t.throwsAsync(handle.finish(createHash('sha256').update('evil').digest('hex')), { code: 'EACCES' });
   await t.throwsAsync(lstat(path.join(own.outside, 'file.txt')), { code: 'ENOENT' });
+});
+
+test('a trailing slash names a directory: on a file it is ENOTDIR', async (t) => {
+  const { alice } = fixture;
+  await t.throwsAsync(alice.stat('docs/a.txt/'), { code: 'ENOTDIR' });
+  await t.throwsAsync(alice.stat('docs/a.txt/.'), { code: 'ENOTDIR' });
+  await t.throwsAsync(alice.list('docs/a.txt/'), { code: 'ENOTDIR' });
+  await t.throwsAsync(alice.hash('docs/a.txt/'), { code: 'ENOTDIR' });
+  await t.throwsAsync(alice.openRead('a-link/'), { code: 'ENOTDIR' });
+  t.is((await alice.stat('docs/')).type, 'dir');
+  t.is((await alice.stat('docs-link/')).type, 'dir');
+});
+
+test('a move that would make a link point outside is refused; one that keeps it inside is not', async (t) => {
+  const own = await makeFixture();
+  t.teardown(() => destroyFixture(own));
+  // docs/sub/back -> ../a.txt is docs/a.txt; at the home's top it would be <homes>/a.txt.
+  await symlink('../a.txt', path.join(own.home, 'docs', 'sub', 'back'));
+  await t.throwsAsync(own.alice.rename('docs/sub/back', 'back', { overwrite: false }), { code: 'EACCES', message: /point outside/ });
+  // A link in a moved directory: docs/sub/far -> ../../docs/a.txt would climb above the home from /sub.
+  await symlink('../../docs/a.txt', path.join(own.home, 'docs', 'sub', 'far'));
+  await t.throwsAsync(own.alice.rename('docs/sub', 'sub', { overwrite: false }), { code: 'EACCES', message: /"\/sub\/far" point outside/ });
+  t.true((await lstat(path.join(own.home, 'docs', 'sub', 'far'))).isSymbolicLink(), 'nothing moved');
+  await own.alice.remove('docs/sub/far', { recursive: false });
+  // Moves that keep its meaning inside the home are fine.
+  await own.alice.mkdir('docs/deeper', { parents: false });
+  await own.alice.rename('docs/sub/back', 'docs/deeper/back', { overwrite: false });
+  await own.alice.rename('docs/deeper', 'nested-deeper', { overwrite: false });
+  t.is(await readlink(path.join(own.home, 'nested-deeper', 'back')), '../a.txt');
+});
+
+test('adopting a file with another hard link copies it: the other name keeps its bytes', async (t) => {
+  const own = await makeFixture();
+  t.teardown(() => destroyFixture(own));
+  const outsideFile = path.join(own.outside, 'linked.txt');
+  await writeFile(outsideFile, 'ab');
+  await link(outsideFile, path.join(own.home, 'linked.txt'));
+  const handle = await own.alice.openUpload('linked.txt', upload({ adopt: true }));
+  t.is(handle.offset, 2);
+  await handle.write(2, Buffer.from('cd'));
+  await handle.finish(createHash('sha256').update('abcd').digest('hex'));
+  t.is(await readFile(path.join(own.home, 'linked.txt'), 'utf8'), 'abcd');
+  t.is(await readFile(outsideFile, 'utf8'), 'ab', 'the file outside the home is untouched');
 });

@@ -29,6 +29,8 @@ let counter = 0;
 test.before(async () => {
   server = await startTestServer({ users: [ALICE] });
   work = await mkdtemp(join(tmpdir(), 'ferry-ui-connect-'));
+  // The command's script is run by the user's own uid: it must be reachable by others.
+  await chmod(work, 0o755);
 });
 
 test.after.always(async () => {

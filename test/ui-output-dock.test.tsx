@@ -56,6 +56,8 @@ interface Fixture {
 
 async function setup(t: ExecutionContext, remote = true): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-ui-dock-'));
+  // Commands run as the user's own uid: the scripts must be reachable by others.
+  await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const scripts: Record<string, string> = { where: join(dir, 'where'), args: join(dir, 'args') };
   await writeFile(scripts.where!, '#!/bin/sh\npwd\necho "to stderr" >&2\nexit 4\n');

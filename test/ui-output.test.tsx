@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -38,11 +38,15 @@ interface Fixture {
   session: Session;
   scripts: Record<string, string>;
   dir: string;
+  /** The user's home on the server's disk. */
+  home: string;
   store: OutputStore;
 }
 
 async function setup(t: ExecutionContext, storeOptions: Parameters<typeof createOutputStore>[0] = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-ui-output-'));
+  // Commands run as the user's own uid: the scripts must be reachable by others.
+  await chmod(dir, 0o755);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const scripts: Record<string, string> = {};
   for (const [name, body] of Object.entries(SCRIPTS)) {
@@ -58,7 +62,10 @@ async function setup(t: ExecutionContext, storeOptions: Parameters<typeof create
   t.teardown(() => session.close());
   const store = createOutputStore(storeOptions);
   t.teardown(() => store.close());
-  return { session, scripts, dir, store };
+  // The flag files the scripts wait for live in the home: an argument outside it is refused.
+  const home = join(ts.root, 'homes', ALICE.name);
+  await mkdir(home, { recursive: true });
+  return { session, scripts, dir, home, store };
 }
 
 const text = (run: OutputRun | undefined, stream?: 'stdout' | 'stderr') =>
@@ -162,9 +169,9 @@ test('scroll: follows the end until moved; moving back to the bottom follows aga
 // ---- the store against a real server ----
 
 test('store: output arrives while the program runs, in order, and the exit code is recorded', async (t) => {
-  const { session, scripts, dir, store } = await setup(t);
-  const flag = join(dir, 'go');
-  const done = store.run(session, [scripts['print-wait-print']!, flag], '/');
+  const { session, scripts, home, store } = await setup(t);
+  const flag = join(home, 'go');
+  const done = store.run(session, [scripts['print-wait-print']!, 'go'], '/');
   // The first lines are in the store (and sampled) while the program still waits for the flag.
   await until(() => text(store.getSnapshot().runs[0]).includes('first') && text(store.getSnapshot().runs[0]).includes('oops'), 'the first lines', 10_000);
   t.is(store.getSnapshot().runs[0]!.state.kind, 'running');
@@ -176,7 +183,7 @@ test('store: output arrives while the program runs, in order, and the exit code 
   t.deepEqual(run.state, { kind: 'exited', code: 3, signal: null });
   t.false(store.busy());
   await until(() => store.getSnapshot().runs[0]?.state.kind === 'exited', 'the exit in the snapshot');
-  t.deepEqual(store.getSnapshot().runs[0]!.argv, [scripts['print-wait-print']!, flag]);
+  t.deepEqual(store.getSnapshot().runs[0]!.argv, [scripts['print-wait-print']!, 'go']);
 });
 
 test('store: arguments reach the program exactly as split, shell characters included', async (t) => {
@@ -224,13 +231,13 @@ function Harness({ store, height = 8, onCancel, onToggle }: { store: OutputStore
 }
 
 test.serial('panel: live output appears in order while the program runs, stderr included, then the exit code in the header', async (t) => {
-  const { session, scripts, dir, store } = await setup(t);
+  const { session, scripts, home, store } = await setup(t);
   const app = render(<Harness store={store} onCancel={() => store.cancel()} />);
   t.teardown(() => app.unmount());
   await mounted();
   t.regex(app.lastFrame() ?? '', /no commands run yet/);
-  const flag = join(dir, 'go');
-  const done = store.run(session, [scripts['print-wait-print']!, flag], '/');
+  const flag = join(home, 'go');
+  const done = store.run(session, [scripts['print-wait-print']!, 'go'], '/');
   await until(() => /first\s*\n\s*oops/.test(app.lastFrame() ?? ''), 'the first lines on screen', 10_000);
   t.regex(app.lastFrame() ?? '', /\[running…\]/);
   t.notRegex(app.lastFrame() ?? '', /second/);

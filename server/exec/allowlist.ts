@@ -38,7 +38,16 @@ export function normalizeExecOptions(value: Partial<ExecOptions>, defaults: Exec
     timeoutMs: value.timeoutMs ?? defaults.timeoutMs,
     maxOutputBytes: value.maxOutputBytes ?? defaults.maxOutputBytes,
     maxPerSession: value.maxPerSession ?? defaults.maxPerSession,
+    isolation: value.isolation ?? defaults.isolation,
+    uidBase: value.uidBase ?? defaults.uidBase,
   };
+  if (result.isolation !== 'user' && result.isolation !== 'none') {
+    throw new FerryError('EINVAL', `exec.isolation: expected "user" or "none", got ${JSON.stringify(result.isolation)}`);
+  }
+  // Below 65536 are the system's own accounts; spawn() takes a 31-bit uid.
+  if (!Number.isSafeInteger(result.uidBase) || result.uidBase < 65_536 || result.uidBase > 2 ** 31 - 1_000_000) {
+    throw new FerryError('EINVAL', `exec.uidBase: expected a whole number from 65536 to ${2 ** 31 - 1_000_000}, got ${JSON.stringify(result.uidBase)}`);
+  }
   for (const key of ['timeoutMs', 'maxOutputBytes', 'maxPerSession'] as const) {
     const n = result[key];
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new FerryError('EINVAL', `exec.${key}: expected a whole number ≥ 1, got ${JSON.stringify(n)}`);

@@ -6,6 +6,9 @@ import { encodeFrame, FrameKind } from '../../src/protocol/frame.js';
 import type { ExecEndReason, ServerEvent } from '../../src/protocol/messages.js';
 import { SAFE_PATH_DIRS } from './allowlist.js';
 
+/** Listens for 'readable' without reading: see the ExecRun constructor. */
+function holdOutput(): void {}
+
 /** After the program exits, how long stragglers holding its pipes get before the pipes are cut. */
 const PIPE_GRACE_MS = 2000;
 
@@ -28,6 +31,8 @@ export interface ExecSpec {
   home: string;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** The OS identity to run as; undefined = the server's own. */
+  identity?: { uid: number; gid: number };
 }
 
 /**
@@ -71,6 +76,10 @@ export class ExecRun {
     this.#ctx = ctx;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     // Listening from the start: a program may end before start() (its output waits in the pipes).
+    // A 'readable' listener keeps the output there: without one, Node's child_process resumes
+    // (and so throws away) unread output when the program exits.
+    child.stdout?.on('readable', holdOutput);
+    child.stderr?.on('readable', holdOutput);
     child.on('error', (error) => this.#ctx.log.warn({ err: error, stream: this.id }, 'exec process error'));
     child.once('exit', () => {
       // The program is done; whatever it left running in its group goes with it.
@@ -110,12 +119,16 @@ export class ExecRun {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
+        ...(spec.identity ?? {}),
       });
       const onError = (error: NodeJS.ErrnoException): void => {
         child.off('spawn', onSpawn);
         const name = JSON.stringify(spec.argv[0]);
         if (error.code === 'ENOENT') reject(new FerryError('ENOENT', `cannot run ${name}: not found`));
-        else if (error.code === 'EACCES' || error.code === 'EPERM') reject(new FerryError('EACCES', `cannot run ${name}: not executable`));
+        else if ((error.code === 'EACCES' || error.code === 'EPERM') && spec.identity !== undefined) {
+          // Usually a program in a directory only the server's user may enter (mkdtemp, /root).
+          reject(new FerryError('EACCES', `cannot run ${name}: the user's own uid may not execute it (the program and every directory above it must be executable by others)`));
+        } else if (error.code === 'EACCES' || error.code === 'EPERM') reject(new FerryError('EACCES', `cannot run ${name}: not executable`));
         else reject(error);
       };
       const onSpawn = (): void => {
@@ -174,6 +187,8 @@ export class ExecRun {
 
   #pipe(stream: Readable, kind: 'stdout' | 'stderr'): void {
     const frameKind = kind === 'stdout' ? FrameKind.EXEC_STDOUT : FrameKind.EXEC_STDERR;
+    // Once 'readable' has no listener left, the 'data' listener below makes the stream flow.
+    stream.off('readable', holdOutput);
     stream.on('data', (chunk: Buffer) => {
       const room = Math.max(0, this.#spec.maxOutputBytes - this.#outputBytes);
       if (room === 0) {

@@ -2,10 +2,28 @@ import type { Logger } from 'pino';
 import { FerryError } from '../../src/protocol/errors.js';
 import type { ServerEvent } from '../../src/protocol/messages.js';
 import type { ExecOptions } from '../options.js';
-import type { UserSpace } from '../storage/storage.js';
+import type { DirectoryHandle, UserSpace } from '../storage/storage.js';
 import type { UserStore } from '../users/types.js';
 import { resolveProgram } from './allowlist.js';
+import { checkArguments } from './argument-paths.js';
+import { ExecIdentities } from './exec-identity.js';
 import { ExecRun } from './exec-run.js';
+
+/** Refusals one session logs in a minute; the rest are counted. */
+const REFUSALS_LOGGED_PER_MINUTE = 10;
+/** What a refusal's log line keeps of the argv: a client controls it, and it may be 64 KiB. */
+const LOGGED_ARGS = 16;
+const LOGGED_ARG_CHARS = 200;
+
+function shorten(text: string): string {
+  return text.length > LOGGED_ARG_CHARS ? `${text.slice(0, LOGGED_ARG_CHARS)}…(${text.length} chars)` : text;
+}
+
+function argvForLog(argv: readonly string[]): string[] {
+  const kept = argv.slice(0, LOGGED_ARGS).map(shorten);
+  if (argv.length > LOGGED_ARGS) kept.push(`…(${argv.length - LOGGED_ARGS} more)`);
+  return kept;
+}
 
 export interface SessionExecsContext {
   options: ExecOptions;
@@ -27,6 +45,9 @@ export class SessionExecs {
   /** Starts being checked or spawned, counted against the limit before they run. */
   #starting = 0;
   #closed = false;
+  #refusalWindowStart = 0;
+  #refusalsLogged = 0;
+  #refusalsUnlogged = 0;
 
   constructor(ctx: SessionExecsContext) {
     this.#ctx = ctx;
@@ -49,9 +70,9 @@ export class SessionExecs {
    * for a cwd outside the home); ENOENT / ENOTDIR for a bad cwd; ELIMIT past maxPerSession.
    */
   async start(id: number, space: UserSpace, argv: string[], cwd: string): Promise<ExecRun> {
-    const { options, users, log } = this.#ctx;
+    const { options, users } = this.#ctx;
     const refuse = (error: FerryError): never => {
-      log.warn({ argv, cwd, code: error.code, reason: error.message }, 'exec refused');
+      this.#logRefusal({ argv: argvForLog(argv), argc: argv.length, cwd: shorten(cwd), code: error.code, reason: error.message });
       throw error;
     };
     if (options.allow.length === 0) refuse(new FerryError('EACCES', 'remote commands are not enabled on this server'));
@@ -65,17 +86,24 @@ export class SessionExecs {
     this.#starting++;
     try {
       let program: string;
-      let dir: string;
-      let home: string;
+      let dir: DirectoryHandle;
       try {
         program = await resolveProgram(argv[0]!, options.allow);
-        [dir, home] = await Promise.all([space.realDirectory(cwd), space.realDirectory('/')]);
+        dir = await space.openDirectory(cwd);
       } catch (error) {
         if (error instanceof FerryError) refuse(error);
         throw error;
       }
-      if (this.#closed) throw new FerryError('ECANCELED', 'the session ended');
-      const run = await ExecRun.spawn(id, { program: program!, argv, cwd: dir!, home: home!, timeoutMs: options.timeoutMs, maxOutputBytes: options.maxOutputBytes }, this.#ctx);
+      let run: ExecRun;
+      try {
+        await checkArguments(dir!, argv).catch((error: unknown) => (error instanceof FerryError ? refuse(error) : Promise.reject(error)));
+        const identity = options.isolation === 'user' && ExecIdentities.canSwitch() ? await ExecIdentities.forHome(dir!.home, options.uidBase).identityOf(dir!.home) : undefined;
+        if (this.#closed) throw new FerryError('ECANCELED', 'the session ended');
+        // The working directory is the descriptor checked above, held open until the child runs.
+        run = await ExecRun.spawn(id, { program: program!, argv, cwd: dir!.path, home: dir!.home, timeoutMs: options.timeoutMs, maxOutputBytes: options.maxOutputBytes, identity }, this.#ctx);
+      } finally {
+        await dir!.close();
+      }
       this.#runs.set(id, run);
       void run.done.then(() => this.#runs.delete(id));
       if (this.#closed) {
@@ -86,6 +114,26 @@ export class SessionExecs {
     } finally {
       this.#starting--;
     }
+  }
+
+  /**
+   * Logs a refusal at warn, at most REFUSALS_LOGGED_PER_MINUTE a minute: someone trying again and
+   * again must not be able to fill the log. What was left out is counted in the next line logged.
+   */
+  #logRefusal(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.#refusalWindowStart >= 60_000) {
+      this.#refusalWindowStart = now;
+      this.#refusalsLogged = 0;
+    }
+    if (this.#refusalsLogged >= REFUSALS_LOGGED_PER_MINUTE) {
+      this.#refusalsUnlogged++;
+      return;
+    }
+    this.#refusalsLogged++;
+    const unlogged = this.#refusalsUnlogged;
+    this.#refusalsUnlogged = 0;
+    this.#ctx.log.warn({ ...fields, ...(unlogged > 0 ? { unloggedRefusals: unlogged } : {}) }, 'exec refused');
   }
 
   /** Kills the command of `stream` (reason 'canceled'); EINVAL when no such command runs. */

@@ -684,6 +684,7 @@ export class Session {
       await Promise.all([...this.#uploads.values()].map((upload) => this.#closeUpload(upload, 'release', endCode)));
       await this.#execs?.closeAll();
     } finally {
+      await this.#space?.close().catch(() => undefined);
       this.#slot?.release();
       this.#log.info({ code, reason, durationMs: Date.now() - this.startedAt, wasActive }, 'connection closed');
       this.#resolveClosed();

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { FerryError } from '../../src/protocol/index.js';
 import { displayPath } from './jail.js';
 import { toFerryError } from './os-errors.js';
@@ -18,24 +18,17 @@ export class LocalFileReader implements FileReader {
     private readonly file: FileHandle,
     readonly size: number,
     readonly mtime: number,
+    /** The wire path it was opened by, for messages. */
+    readonly wire: string,
   ) {}
 
-  /**
-   * Opens the real path `real` (already checked by the jail) for reading. EISDIR for a
-   * directory, EINVAL for anything that is not a regular file; `wire` names it in messages.
-   */
-  static async open(real: string, wire: string): Promise<LocalFileReader> {
-    let file: FileHandle;
-    try {
-      file = await open(real, SAFE_READ_FLAGS);
-    } catch (error) {
-      throw toFerryError(error, wire);
-    }
+  /** Takes over `file` (opened with SAFE_READ_FLAGS); closes it on any refusal. */
+  static async fromHandle(file: FileHandle, wire: string): Promise<LocalFileReader> {
     try {
       const st = await file.stat();
       if (st.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(wire)}`);
       if (!st.isFile()) throw new FerryError('EINVAL', `not a regular file: ${displayPath(wire)}`);
-      return new LocalFileReader(file, st.size, Math.round(st.mtimeMs));
+      return new LocalFileReader(file, st.size, Math.round(st.mtimeMs), wire);
     } catch (error) {
       await file.close();
       throw toFerryError(error, wire);

@@ -1,25 +1,28 @@
-import { lstat, readlink, realpath } from 'node:fs/promises';
+import { closeSync, constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS } from '../../src/protocol/index.js';
+import { DIR_FLAGS, fdPath, fstatFd, openFd } from './fd-path.js';
+
+/** Closes descriptors of directories we walked: O_PATH descriptors, whose close never waits on a disk. */
+function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed: nothing to release.
+    }
+  }
+  fds.length = 0;
+}
+import { giveToHomeOwner } from './home-owner.js';
 import { isOsError, toFerryError } from './os-errors.js';
+
+/** How often a held home is looked for on disk (a deleted account's sessions are refused within this). */
+const HOME_RECHECK_MS = 1000;
 
 /** Linux gives up after 40 links; so do we, with EACCES (a loop is an attack or a mistake). */
 const MAX_SYMLINK_HOPS = 40;
-
-/** A wire path resolved inside a home. */
-export interface JailPath {
-  /** The normalised wire path: '/' for the home, else '/a/b'. Safe to show to the user. */
-  wire: string;
-  /** Home-relative components after normalisation (empty for the home). */
-  parts: string[];
-  /**
-   * Absolute real location: every symlink on the way resolved (the final component only when
-   * the path was resolved with `follow`). Always inside the real home.
-   */
-  real: string;
-  /** `real` relative to the real home, '/'-separated; '' for the home itself. */
-  realRel: string;
-}
 
 /** Quotes a path for an error message: control characters escaped, long paths shortened. */
 export function displayPath(wire: string): string {
@@ -56,113 +59,396 @@ export function splitWirePath(wire: string): string[] {
   return parts;
 }
 
+/** True when a wire path names a directory by its spelling: 'a/' or 'a/.' (POSIX: ENOTDIR otherwise). */
+function spelledAsDirectory(wire: string): boolean {
+  return /\/\.?$/.test(wire) && splitWirePath(wire).length > 0;
+}
+
 /**
- * Resolves wire paths inside one home. Symlinks are resolved component by component the way the
- * kernel does, and every link on the way must land inside the real home, or the whole path is
- * refused with EACCES. Callers then act on `real` (a path with no symlinks left in it at check
- * time) and open files with O_NOFOLLOW, which narrows the window for a link swapped in between.
+ * A place in a home, held by descriptors: every directory from the home down to the one holding
+ * the entry is open (O_PATH), and the entry is named inside the last of them. Nothing anyone
+ * renames afterwards changes what these descriptors are, so a place checked once is the place
+ * used. Always close() it.
+ */
+export class Place {
+  /** @internal */
+  constructor(
+    /** The normalised wire path: '/' for the home, else '/a/b'. Safe to show to the user. */
+    readonly wire: string,
+    /** The home and the directories below it down to the entry's directory, in order. */
+    private readonly stack: number[],
+    /** Names of `stack` below the home, as they were when walked. */
+    readonly names: string[],
+    /** The entry in the last directory; null when the place is that directory itself. */
+    readonly name: string | null,
+    private readonly opened: number[],
+    private readonly realHome: string,
+  ) {}
+
+  /** The directory holding the entry (or the directory itself, when `name` is null). */
+  get dir(): number {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  /** The directory as a descriptor path. */
+  get dirPath(): string {
+    return fdPath(this.dir);
+  }
+
+  /** The entry as a descriptor path: for calls that take a path (lstat, rename, unlink, open). */
+  get path(): string {
+    return this.name === null ? this.dirPath : `${this.dirPath}/${this.name}`;
+  }
+
+  /** lstat of the entry; for a place that is a directory itself, fstat of its descriptor. */
+  lstat(): Promise<Stats> {
+    return this.name === null ? fstatFd(this.dir) : lstat(this.path);
+  }
+
+  /** The home's descriptor (see giveToHomeOwner). */
+  get home(): number {
+    return this.stack[0]!;
+  }
+
+  /** True for the home itself. */
+  get isHome(): boolean {
+    return this.name === null && this.stack.length === 1;
+  }
+
+  /** Home-relative real location, '/'-separated, '' for the home: a stable key, never for access. */
+  get realRel(): string {
+    return (this.name === null ? this.names : [...this.names, this.name]).join('/');
+  }
+
+  /** The absolute location of the entry's directory when walked: for fsync keys and logs, never for access. */
+  get realDir(): string {
+    return path.join(this.realHome, ...this.names);
+  }
+
+  /** @internal The open directories, home first: link targets from here are resolved against them. */
+  get chain(): readonly number[] {
+    return this.stack;
+  }
+
+  async close(): Promise<void> {
+    closeAll(this.opened);
+  }
+}
+
+/** How a walk treats its last component. */
+interface WalkOptions {
+  /** Follow a symbolic link as the final component (stat, read, write a file's content). */
+  follow: boolean;
+  /** The final component must be a directory, and the place is that directory (name null). */
+  directory: boolean;
+  /** Create missing directories on the way (mkdir -p). */
+  create: boolean;
+}
+
+/**
+ * Resolves wire paths inside one home without ever letting the kernel follow a link: each
+ * component is looked up in the descriptor of the directory before it, with O_NOFOLLOW, so a
+ * directory swapped for a symlink between two calls is met as a link, never walked through.
+ * Links met on the way are read and walked the same way; one that lands outside the real home
+ * (an absolute target elsewhere, or '..' above the home) is refused with EACCES. Callers act on
+ * the Place the walk returns: its descriptors are what was checked.
  */
 export class Jail {
-  /** `realHome` must already be a real path (fs.realpath of the home). */
-  constructor(readonly realHome: string) {}
-
-  /** True when the absolute real path `real` is the home or below it. */
-  contains(real: string): boolean {
-    return real === this.realHome || real.startsWith(`${this.realHome}/`);
-  }
-
-  /**
-   * Resolves `wire` inside the home. With `follow`, a symlink as the final component is followed
-   * too (stat, read, write a file's content); without, the final component is the entry itself
-   * (lstat, remove, rename: a link is acted on, never its target). A path that does not exist
-   * yet resolves to where it would be created.
-   */
-  async resolve(wire: string, options: { follow: boolean }): Promise<JailPath> {
-    const parts = splitWirePath(wire);
-    const normalised = `/${parts.join('/')}`;
-    let real: string | undefined;
-    try {
-      if (parts.length === 0) {
-        real = this.realHome;
-      } else if ((real = await this.direct(parts, options.follow)) !== undefined) {
-        // No symbolic link anywhere on the path: it is what it says.
-      } else if (options.follow) {
-        real = await this.walk(this.realHome, parts, { hops: 0 }, normalised);
-      } else {
-        const parent = await this.walk(this.realHome, parts.slice(0, -1), { hops: 0 }, normalised);
-        real = path.join(parent, parts[parts.length - 1]!);
-      }
-    } catch (error) {
-      throw toFerryError(error, normalised);
-    }
-    if (!this.contains(real)) {
-      throw new FerryError('EACCES', `access denied: ${displayPath(normalised)} is outside the home`);
-    }
-    return { wire: normalised, parts, real, realRel: path.relative(this.realHome, real).split(path.sep).join('/') };
-  }
+  private readonly homeParts: string[];
+  #home: number | undefined;
+  #opening: Promise<number> | undefined;
+  #holders = 0;
+  #checkedAt = 0;
+  #gone = false;
 
   /**
-   * The fast path for the common case, in two system calls whatever the depth: when the parent
-   * directory's realpath is exactly the literal path (no symbolic link on the way) and the final
-   * component is no link to follow (or is not followed), the literal path is the real one.
-   * Undefined whenever that does not hold (a link somewhere, a missing directory): the walk
-   * then works it out component by component.
+   * `realHome` must already be a real path (fs.realpath of the home), created by the server;
+   * `identity` is its lstat then. A home with another identity later is another account's (the
+   * name was deleted and given again): this jail then refuses everything, so a session of the
+   * deleted account never reaches the new one's files.
    */
-  private async direct(parts: string[], follow: boolean): Promise<string | undefined> {
-    const literal = path.join(this.realHome, ...parts);
-    const parent = path.dirname(literal);
+  constructor(
+    readonly realHome: string,
+    private readonly identity: { dev: number; ino: number },
+  ) {
+    this.homeParts = realHome.split('/').filter((part) => part !== '');
+  }
+
+  /** True while the home on disk is the one this jail was made for. */
+  async isCurrent(): Promise<boolean> {
     try {
-      if ((await realpath(parent)) !== parent) return undefined;
+      const st = await lstat(this.realHome);
+      return st.isDirectory() && st.dev === this.identity.dev && st.ino === this.identity.ino;
     } catch {
-      return undefined;
-    }
-    if (!follow) return literal;
-    try {
-      return (await lstat(literal)).isSymbolicLink() ? undefined : literal;
-    } catch (error) {
-      // Nothing there yet: it resolves to where it would be created.
-      return isOsError(error, 'ENOENT') ? literal : undefined;
+      return false;
     }
   }
 
+  /** One more user space walks in this jail: its home stays open until the last one lets go. */
+  acquire(): void {
+    this.#holders++;
+  }
+
+  /** A user space is done (its session ended). The last one closes the home's descriptor. */
+  release(): void {
+    this.#holders = Math.max(0, this.#holders - 1);
+    if (this.#holders === 0) this.close();
+  }
+
+  /** Closes the home's descriptor now (the storage is closing, or nobody holds the jail). */
+  close(): void {
+    if (this.#home === undefined) return;
+    closeAll([this.#home]);
+    this.#home = undefined;
+    this.#opening = undefined;
+  }
+
   /**
-   * Walks `parts` from the real directory `start`, following every symlink met (the last one
-   * included). Returns a real path; components that do not exist are appended as they are, since
-   * nothing can be reached through them anyway.
+   * The home's descriptor, opened once (and checked to be the home this jail was made for) and
+   * kept while anyone holds the jail: every walk starts there, so no walk can start in a home
+   * that replaced it. Whether the home is still on disk is looked at once a second; once it is
+   * gone (the account deleted), this jail refuses everything.
    */
-  private async walk(start: string, parts: string[], state: { hops: number }, wire: string): Promise<string> {
-    let current = start;
-    for (let i = 0; i < parts.length; i++) {
-      const component = parts[i]!;
-      if (component === '' || component === '.') continue;
-      if (component === '..') {
-        // Only link targets carry '..' here (wire paths are normalised first); `current` has no
-        // links in it, so its dirname is what the kernel would reach.
-        current = path.dirname(current);
-        continue;
+  private async openHome(): Promise<number> {
+    const gone = () => new FerryError('ENOENT', 'this account\'s home is gone (the account was deleted); log in again');
+    if (this.#gone) throw gone();
+    if (this.#home !== undefined) {
+      if (Date.now() - this.#checkedAt > HOME_RECHECK_MS) {
+        this.#checkedAt = Date.now();
+        if (!(await this.isCurrent())) this.#gone = true;
       }
-      const next = path.join(current, component);
-      let isLink: boolean;
+      if (this.#gone) throw gone();
+      return this.#home;
+    }
+    this.#opening ??= (async () => {
+      let home: number;
       try {
-        isLink = (await lstat(next)).isSymbolicLink();
+        home = await openFd(this.realHome, DIR_FLAGS);
       } catch (error) {
-        if (isOsError(error, 'ENOENT', 'ENOTDIR')) return path.join(next, ...parts.slice(i + 1));
+        if (isOsError(error, 'ENOENT', 'ENOTDIR', 'ELOOP')) throw gone();
         throw error;
       }
-      if (!isLink) {
-        current = next;
+      const st = await fstatFd(home).catch((error: unknown) => {
+        closeAll([home]);
+        throw error;
+      });
+      if (st.dev !== this.identity.dev || st.ino !== this.identity.ino) {
+        closeAll([home]);
+        this.#gone = true;
+        throw gone();
+      }
+      this.#home = home;
+      this.#checkedAt = Date.now();
+      return home;
+    })();
+    const opening = this.#opening;
+    opening.catch(() => {
+      if (this.#opening === opening) this.#opening = undefined;
+    });
+    return opening;
+  }
+
+  /**
+   * The place `wire` names. With `follow`, a symlink as the final component is followed too;
+   * without, the final component is the entry itself (lstat, remove, rename: a link is acted on,
+   * never its target). The entry need not exist (that is where it would be created); its
+   * directory must (ENOENT, ENOTDIR otherwise).
+   */
+  locate(wire: string, options: { follow: boolean }): Promise<Place> {
+    return this.walkWire(wire, { follow: options.follow, directory: false, create: false });
+  }
+
+  /** The directory `wire` names, links followed; with `create`, missing ones are made (mkdir -p). */
+  openDirectory(wire: string, options: { create?: boolean } = {}): Promise<Place> {
+    return this.walkWire(wire, { follow: true, directory: true, create: options.create ?? false });
+  }
+
+  /**
+   * Opens the file `wire` names, links followed, with `flags` (O_NOFOLLOW is added). A link
+   * at the end (or one swapped in between the walk and the open) fails the open with ELOOP; the
+   * walk is then done again, following it, a few times before giving up with EACCES.
+   */
+  async openFile(wire: string, flags: number): Promise<{ place: Place; file: FileHandle }> {
+    for (let attempt = 1; ; attempt++) {
+      // Most files are no link: open the entry itself first, and walk through a link only when
+      // O_NOFOLLOW says there is one (ELOOP). That saves an lstat per open.
+      const place = await this.locate(wire, { follow: attempt > 1 });
+      try {
+        if (place.name === null) throw new FerryError('EISDIR', `is a directory: ${displayPath(place.wire)}`);
+        return { place, file: await open(place.path, flags | constants.O_NOFOLLOW) };
+      } catch (error) {
+        await place.close();
+        if (!isOsError(error, 'ELOOP') || attempt === 4) throw toFerryError(error, place.wire);
+      }
+    }
+  }
+
+  /**
+   * True when the path text `target` (a link's text, a command's argument), read in the last
+   * directory of `place`, resolves inside the home the way the kernel would resolve it: '..'
+   * physically, links followed. What does not exist counts as inside (nothing can be reached
+   * through it).
+   */
+  async reachesOnlyInside(place: Place, target: string): Promise<boolean> {
+    if (target.includes('\0')) return false;
+    const opened: number[] = [];
+    try {
+      await this.walk([...place.chain], [...place.names], target.split('/'), path.isAbsolute(target), { follow: true, directory: false, create: false }, opened, target, { hops: 0 }, true);
+      return true;
+    } catch (error) {
+      return !(error instanceof FerryError && error.code === 'EACCES');
+    } finally {
+      closeAll(opened);
+    }
+  }
+
+  private async walkWire(wire: string, options: WalkOptions): Promise<Place> {
+    const parts = splitWirePath(wire);
+    const normalised = `/${parts.join('/')}`;
+    const directory = options.directory || spelledAsDirectory(wire);
+    const opened: number[] = [];
+    try {
+      // The home's descriptor belongs to the jail, not to this walk: it is not in `opened`.
+      const stack = [await this.openHome()];
+      const names: string[] = [];
+      const name = await this.walk(stack, names, parts, false, { ...options, directory }, opened, normalised, { hops: 0 }, false);
+      return new Place(normalised, stack, names, name, opened, this.realHome);
+    } catch (error) {
+      closeAll(opened);
+      throw toFerryError(error, normalised);
+    }
+  }
+
+  /**
+   * Walks `components` from the directories `stack` (home first; `names` alongside), pushing
+   * each directory reached. Returns the final entry's name in the last directory, or null when
+   * the walk ends on a directory that is the place itself. `probing` walks a link's text for
+   * linkStaysInside: what is missing is then no error.
+   */
+  private async walk(
+    stack: number[],
+    names: string[],
+    components: string[],
+    absolute: boolean,
+    options: WalkOptions,
+    opened: number[],
+    wire: string,
+    state: { hops: number },
+    probing: boolean,
+  ): Promise<string | null> {
+    const outside = () => new FerryError('EACCES', `access denied: ${displayPath(wire)} goes through a symbolic link that points outside the home`);
+    const queue = absolute ? this.belowHome(components, outside) : components.filter((part) => part !== '' && part !== '.');
+    if (absolute) {
+      stack.length = 1;
+      names.length = 0;
+    }
+    while (queue.length > 0) {
+      const component = queue.shift()!;
+      if (component === '' || component === '.') continue;
+      if (component === '..') {
+        // Only link targets (and exec arguments) carry '..' here; wire paths are normalised first.
+        if (stack.length === 1) throw outside();
+        stack.pop();
+        names.pop();
         continue;
       }
-      if (++state.hops > MAX_SYMLINK_HOPS) {
-        throw new FerryError('EACCES', `access denied: too many symbolic links in ${displayPath(wire)}`);
+      const last = queue.length === 0;
+      const top = fdPath(stack[stack.length - 1]!);
+      const entry = `${top}/${component}`;
+      if (last && !options.directory) {
+        if (!options.follow) return component;
+        let st;
+        try {
+          st = await lstat(entry);
+        } catch (error) {
+          if (isOsError(error, 'ENOENT')) return component;
+          throw error;
+        }
+        if (!st.isSymbolicLink()) return component;
+        if (!(await this.expandLink(entry, queue, stack, names, outside, state, wire))) queue.unshift(component);
+        continue;
       }
-      const target = await readlink(next);
-      const resolved = await this.walk(path.isAbsolute(target) ? '/' : current, target.split('/'), state, wire);
-      if (!this.contains(resolved)) {
-        throw new FerryError('EACCES', `access denied: ${displayPath(wire)} goes through a symbolic link that points outside the home`);
+      let handle: number;
+      try {
+        handle = await openFd(entry, DIR_FLAGS);
+      } catch (error) {
+        if (isOsError(error, 'ENOENT')) {
+          if (probing) return null;
+          if (options.create) {
+            // Someone removing what we make, over and over, is not worth waiting out.
+            if (++state.hops > MAX_SYMLINK_HOPS) throw new FerryError('EBUSY', `${displayPath(wire)} keeps changing; try again`);
+            const made = await mkdir(entry, 0o755).then(
+              () => true,
+              (failure: unknown) => {
+                if (!isOsError(failure, 'EEXIST')) throw failure;
+                return false;
+              },
+            );
+            if (made) await giveToHomeOwner(stack[0]!, entry);
+            queue.unshift(component);
+            continue;
+          }
+          throw error;
+        }
+        if (!isOsError(error, 'ENOTDIR', 'ELOOP')) throw error;
+        if (!(await lstat(entry)).isSymbolicLink()) {
+          if (probing) return null;
+          throw error;
+        }
+        if (!(await this.expandLink(entry, queue, stack, names, outside, state, wire))) queue.unshift(component);
+        continue;
       }
-      current = resolved;
+      opened.push(handle);
+      stack.push(handle);
+      names.push(component);
     }
-    return current;
+    return null;
+  }
+
+  /**
+   * Puts a link's target in front of what is left to walk; an absolute one restarts at the home.
+   * False when `entry` turned out not to be a link any more.
+   */
+  private async expandLink(
+    entry: string,
+    queue: string[],
+    stack: number[],
+    names: string[],
+    outside: () => FerryError,
+    state: { hops: number },
+    wire: string,
+  ): Promise<boolean> {
+    if (++state.hops > MAX_SYMLINK_HOPS) {
+      throw new FerryError('EACCES', `access denied: too many symbolic links in ${displayPath(wire)}`);
+    }
+    let target: string;
+    try {
+      target = await readlink(entry);
+    } catch (error) {
+      // No longer a link (swapped since we looked): the caller looks at the component again.
+      if (isOsError(error, 'EINVAL')) return false;
+      throw error;
+    }
+    const parts = target.split('/');
+    if (path.isAbsolute(target)) {
+      queue.unshift(...this.belowHome(parts, outside));
+      stack.length = 1;
+      names.length = 0;
+    } else {
+      queue.unshift(...parts.filter((part) => part !== '' && part !== '.'));
+    }
+    return true;
+  }
+
+  /** The components of an absolute link target below the real home; EACCES when it is not below it. */
+  private belowHome(parts: string[], outside: () => FerryError): string[] {
+    const absolute = parts.filter((part) => part !== '' && part !== '.');
+    // '..' in the leading part could walk the prefix anywhere: resolve it lexically first (the
+    // prefix is the server's own path, with no links in it).
+    const resolved = path.posix.normalize(`/${absolute.join('/')}`).split('/').filter((part) => part !== '');
+    for (let i = 0; i < this.homeParts.length; i++) {
+      if (resolved[i] !== this.homeParts[i]) throw outside();
+    }
+    return resolved.slice(this.homeParts.length);
   }
 }

@@ -64,25 +64,36 @@ export class LocalStorage implements Storage {
     return new LocalUserSpace(this, user, quotaBytes);
   }
 
-  /** The jail of `user`'s home, creating the home (mkdir -p) the first time. */
-  jailFor(user: string): Promise<Jail> {
+  /**
+   * The jail of `user`'s home, creating the home (mkdir -p) the first time. A home that was
+   * replaced since (the account deleted and its name given to a new one) gets a new jail; user
+   * spaces that hold the old one keep it, and it refuses them (see Jail).
+   */
+  async jailFor(user: string): Promise<Jail> {
     this.assertOpen();
-    let jail = this.jails.get(user);
-    if (jail === undefined) {
-      jail = (async () => {
-        const home = homeDir(this.root, user);
-        try {
-          await mkdir(home, { recursive: true, mode: 0o700 });
-          return new Jail(await realpath(home));
-        } catch (error) {
-          throw toFerryError(error, '/');
-        }
-      })();
-      this.jails.set(user, jail);
-      // A failure (disk full, permissions) is not remembered: the next call tries again.
-      jail.catch(() => this.jails.delete(user));
+    const cached = this.jails.get(user);
+    if (cached !== undefined) {
+      const jail = await cached.catch(() => undefined);
+      if (jail !== undefined && (await jail.isCurrent())) return jail;
+      if (this.jails.get(user) === cached) this.jails.delete(user);
+      return this.jailFor(user);
     }
-    return jail;
+    const created = (async () => {
+      const home = homeDir(this.root, user);
+      try {
+        await mkdir(home, { recursive: true, mode: 0o700 });
+        const real = await realpath(home);
+        return new Jail(real, await lstat(real));
+      } catch (error) {
+        throw toFerryError(error, '/');
+      }
+    })();
+    this.jails.set(user, created);
+    // A failure (disk full, permissions) is not remembered: the next call tries again.
+    created.catch(() => {
+      if (this.jails.get(user) === created) this.jails.delete(user);
+    });
+    return created;
   }
 
   /**
@@ -132,7 +143,7 @@ export class LocalStorage implements Storage {
       }
       const keys = new Set<string>();
       for (const name of names) {
-        const match = /^([0-9a-f]{64})\.(part|info|info\.tmp)$/.exec(name);
+        const match = /^([0-9a-f]{64})\.(part|part\.copy|info|info\.tmp)$/.exec(name);
         if (match) keys.add(match[1]!);
         else if (PUT_FILE.test(name)) await this.sweepPut(user, path.join(dir, name), ttlMs);
       }
@@ -174,6 +185,8 @@ export class LocalStorage implements Storage {
         await rm(infoPath, { force: true });
       }
       await rm(`${infoPath}.tmp`, { force: true });
+      // Left by an adopt's copy (LocalUserSpace) that a crash interrupted.
+      await rm(`${partPath}.copy`, { force: true });
       if (part?.isFile()) this.usage.add(user, -part.size);
       return part !== null;
     });
@@ -193,6 +206,8 @@ export class LocalStorage implements Storage {
       ),
     );
     this.partials.clear();
+    const jails = await Promise.all([...this.jails.values()].map((jail) => jail.catch(() => undefined)));
+    for (const jail of jails) jail?.close();
   }
 
   private assertOpen(): void {

@@ -1,17 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS, type Entry } from '../../src/protocol/index.js';
-import { LocalFileReader } from './file-reader.js';
-import { displayPath, type Jail, type JailPath } from './jail.js';
+import { LocalFileReader, SAFE_READ_FLAGS } from './file-reader.js';
+import { displayPath, splitWirePath, type Jail, type Place } from './jail.js';
 import type { LocalStorage } from './local-storage.js';
 import { isOsError, toFerryError } from './os-errors.js';
 import { LocalPartialUpload, PartialState, hashPrefix, readPartialInfo, type PartialInfo, type UploadContext } from './partial-upload.js';
 import { placeFile } from './place-file.js';
-import type { FileReader, PutOptions, UploadOptions, UserSpace } from './storage.js';
-import { treeBytes } from './usage.js';
+import { climbingLinks, staysInsideLexically } from './moved-links.js';
+import { giveToHomeOwner } from './home-owner.js';
+import { removeTree } from './remove-tree.js';
+import type { DirectoryHandle, FileReader, PutOptions, UploadOptions, UserSpace } from './storage.js';
 
 /** lstat calls a listing keeps in flight. */
 const LIST_CONCURRENCY = 64;
@@ -49,6 +51,26 @@ async function mapErrors<T>(wire: string, task: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Moves a home's file `from` (a descriptor path) to `partPath` to continue an upload in it. A
+ * file with other hard links is copied instead of written in place: its other names may be
+ * outside the home, and they must keep their bytes. What arrives is checked to be a regular
+ * file (the entry may have been swapped since it was looked at); anything else goes back.
+ */
+async function adoptInto(from: string, partPath: string): Promise<void> {
+  await rename(from, partPath);
+  const moved = await lstat(partPath);
+  if (!moved.isFile()) {
+    await rename(partPath, from).catch(() => rm(partPath, { recursive: true, force: true }));
+    throw new FerryError('EBUSY', 'the file changed while it was being taken over; try again');
+  }
+  if (moved.nlink > 1) {
+    const copy = `${partPath}.copy`;
+    await copyFile(partPath, copy);
+    await rename(copy, partPath);
+  }
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -61,162 +83,214 @@ export class LocalUserSpace implements UserSpace {
     private readonly quotaBytes: () => number,
   ) {}
 
+  /** Pinned at first use: if the account is deleted and its name given again, this space keeps the old home's jail. */
+  #jail: Promise<Jail> | undefined;
+
+  #closed = false;
+
   private jail(): Promise<Jail> {
-    return this.storage.jailFor(this.user);
+    if (this.#closed) return Promise.reject(new FerryError('ECANCELED', 'the session ended'));
+    if (this.#jail === undefined) {
+      const jail = this.storage.jailFor(this.user).then((held) => {
+        held.acquire();
+        return held;
+      });
+      this.#jail = jail;
+      jail.catch(() => {
+        if (this.#jail === jail) this.#jail = undefined;
+      });
+    }
+    return this.#jail;
   }
 
-  /** Resolves a wire path in this home (see Jail.resolve). */
-  async resolve(wire: string, follow: boolean): Promise<JailPath> {
-    return (await this.jail()).resolve(wire, { follow });
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const jail = await this.#jail?.catch(() => undefined);
+    jail?.release();
+  }
+
+  /** Runs `task` on the place `wire` names (see Jail.locate), closing it after; errors name `wire`. */
+  private async at<T>(wire: string, follow: boolean, task: (place: Place, jail: Jail) => Promise<T>): Promise<T> {
+    const jail = await this.jail();
+    const place = await jail.locate(wire, { follow });
+    try {
+      return await task(place, jail);
+    } catch (error) {
+      throw toFerryError(error, place.wire);
+    } finally {
+      await place.close();
+    }
   }
 
   async list(wire: string): Promise<{ entries: Entry[]; truncated: boolean }> {
     const jail = await this.jail();
-    const dir = await jail.resolve(wire, { follow: true });
-    let names: string[];
+    const dir = await jail.openDirectory(wire);
     try {
-      names = await readdir(dir.real);
-    } catch (error) {
-      throw toFerryError(error, dir.wire);
-    }
-    names.sort();
-    const truncated = names.length > this.storage.maxListEntries;
-    if (truncated) names = names.slice(0, this.storage.maxListEntries);
-    const entries: Entry[] = [];
-    await mapErrors(dir.wire, async () => {
-      for (let i = 0; i < names.length; i += LIST_CONCURRENCY) {
-        const batch = await Promise.all(names.slice(i, i + LIST_CONCURRENCY).map((name) => this.entryIn(jail, dir, name)));
-        for (const entry of batch) if (entry !== null) entries.push(entry);
+      let names: string[];
+      try {
+        names = await readdir(dir.dirPath);
+      } catch (error) {
+        throw toFerryError(error, dir.wire);
       }
-    });
-    return { entries, truncated };
+      names.sort();
+      const truncated = names.length > this.storage.maxListEntries;
+      if (truncated) names = names.slice(0, this.storage.maxListEntries);
+      const entries: Entry[] = [];
+      await mapErrors(dir.wire, async () => {
+        for (let i = 0; i < names.length; i += LIST_CONCURRENCY) {
+          const batch = await Promise.all(names.slice(i, i + LIST_CONCURRENCY).map((name) => this.entryIn(jail, dir, name)));
+          for (const entry of batch) if (entry !== null) entries.push(entry);
+        }
+      });
+      return { entries, truncated };
+    } finally {
+      await dir.close();
+    }
   }
 
   /**
    * The entry for `name` in the listed directory. A symlink stays type 'symlink'; when it
    * resolves inside the home it gets `target` and the size, mtime and mode of what it points at.
    */
-  private async entryIn(jail: Jail, dir: JailPath, name: string): Promise<Entry | null> {
-    const st = await lstatOrNull(path.join(dir.real, name));
+  private async entryIn(jail: Jail, dir: Place, name: string): Promise<Entry | null> {
+    const st = await lstatOrNull(`${dir.dirPath}/${name}`);
     if (st === null) return null; // removed while we listed
     const entry = toEntry(name, st);
     if (!st.isSymbolicLink()) return entry;
+    let target: Place | undefined;
     try {
-      const resolved = await jail.resolve(`${dir.wire}/${name}`, { follow: true });
-      const target = await lstat(resolved.real);
-      if (target.isFile() || target.isDirectory()) {
-        return { ...toEntry(name, target), type: 'symlink', target: target.isFile() ? 'file' : 'dir' };
+      target = await jail.locate(`${dir.wire}/${name}`, { follow: true });
+      const resolved = await target.lstat();
+      if (resolved.isFile() || resolved.isDirectory()) {
+        return { ...toEntry(name, resolved), type: 'symlink', target: resolved.isFile() ? 'file' : 'dir' };
       }
     } catch {
       // Points outside, dangles or loops: shown as a bare link.
+    } finally {
+      await target?.close();
     }
     return entry;
   }
 
-  async realDirectory(wire: string): Promise<string> {
-    const target = await this.resolve(wire, true);
-    let info: Stats;
-    try {
-      info = await lstat(target.real);
-    } catch (error) {
-      throw toFerryError(error, target.wire);
-    }
-    if (!info.isDirectory()) throw new FerryError('ENOTDIR', `not a directory: ${displayPath(target.wire)}`);
-    return target.real;
+  async openDirectory(wire: string): Promise<DirectoryHandle> {
+    const jail = await this.jail();
+    const place = await jail.openDirectory(wire);
+    return {
+      path: place.dirPath,
+      wire: place.wire,
+      home: jail.realHome,
+      reachesOnlyInside: (text) => jail.reachesOnlyInside(place, text),
+      close: () => place.close(),
+    };
   }
 
   async stat(wire: string): Promise<Entry> {
-    const target = await this.resolve(wire, true);
-    try {
-      const name = target.parts.length === 0 ? '/' : target.parts[target.parts.length - 1]!;
-      return toEntry(name, await lstat(target.real));
-    } catch (error) {
-      throw toFerryError(error, target.wire);
-    }
+    return this.at(wire, true, async (place) => {
+      const name = place.isHome ? '/' : path.posix.basename(place.wire);
+      return toEntry(name, await place.lstat());
+    });
   }
 
   async mkdir(wire: string, options: { parents: boolean }): Promise<void> {
     const jail = await this.jail();
-    const target = await jail.resolve(wire, { follow: false });
-    const exists = `file already exists: ${displayPath(target.wire)}`;
-    if (target.parts.length === 0) {
-      if (options.parents) return;
-      throw new FerryError('EEXIST', exists);
-    }
-    try {
-      const st = await lstatOrNull(target.real);
-      if (st !== null) {
-        let isDir = st.isDirectory();
-        if (st.isSymbolicLink()) {
-          // Through the jail: a link to a directory outside is refused, not reported as a dir.
-          isDir = (await lstatOrNull((await jail.resolve(target.wire, { follow: true })).real))?.isDirectory() ?? false;
-        }
-        if (isDir && options.parents) return;
-        throw new FerryError('EEXIST', exists);
+    const exists = (place: { wire: string }) => new FerryError('EEXIST', `file already exists: ${displayPath(place.wire)}`);
+    if (options.parents) {
+      try {
+        await (await jail.openDirectory(wire, { create: true })).close();
+      } catch (error) {
+        // What is there is no directory (and no link to one): that is EEXIST, as for mkdir -p.
+        if (!(error instanceof FerryError && error.code === 'ENOTDIR')) throw error;
+        const isFile = await this.at(wire, false, async (place) => place.name !== null && (await lstatOrNull(place.path)) !== null).catch(() => false);
+        throw isFile ? exists({ wire: `/${splitWirePath(wire).join('/')}` }) : error;
       }
-      await mkdir(target.real, { recursive: options.parents });
-    } catch (error) {
-      throw toFerryError(error, target.wire);
+      return;
     }
+    await this.at(wire, false, async (place) => {
+      if (place.name === null) throw exists(place);
+      try {
+        await mkdir(place.path, 0o755);
+        await giveToHomeOwner(place.home, place.path);
+      } catch (error) {
+        throw isOsError(error, 'EEXIST') ? exists(place) : error;
+      }
+    });
   }
 
   async remove(wire: string, options: { recursive: boolean }): Promise<void> {
-    const target = await this.resolve(wire, false);
-    if (target.parts.length === 0) throw new FerryError('EACCES', 'access denied: the home itself cannot be removed');
-    const usage = this.storage.usage;
-    try {
-      const st = await lstat(target.real);
+    await this.at(wire, false, async (place) => {
+      if (place.name === null) throw new FerryError('EACCES', 'access denied: the home itself cannot be removed');
+      const usage = this.storage.usage;
+      const st = await lstat(place.path);
       if (!st.isDirectory()) {
         // A symlink is unlinked itself; what it points at is untouched.
-        await unlink(target.real);
+        await unlink(place.path);
         if (st.isFile() && st.nlink === 1) usage.add(this.user, -st.size);
         return;
       }
       if (!options.recursive) {
-        await rmdir(target.real);
+        await rmdir(place.path);
         return;
       }
-      const bytes = await treeBytes(target.real);
       try {
-        // fs.rm never follows symlinks inside the tree: it lstat()s and unlinks them.
-        await rm(target.real, { recursive: true });
+        usage.add(this.user, -(await removeTree(place.dir, place.name)));
       } catch (error) {
         usage.invalidate(this.user);
         throw error;
       }
-      usage.add(this.user, -bytes);
-    } catch (error) {
-      throw toFerryError(error, target.wire);
-    }
+    });
   }
 
   async rename(fromWire: string, toWire: string, options: { overwrite: boolean }): Promise<void> {
     const jail = await this.jail();
-    const from = await jail.resolve(fromWire, { follow: false });
-    const to = await jail.resolve(toWire, { follow: false });
-    if (from.parts.length === 0 || to.parts.length === 0) {
-      throw new FerryError('EACCES', 'access denied: the home itself cannot be renamed or replaced');
-    }
-    if (from.real === to.real) {
-      await lstat(from.real).catch((error: unknown) => {
-        throw toFerryError(error, from.wire);
-      });
-      return;
-    }
-    if (to.real.startsWith(`${from.real}/`)) {
-      throw new FerryError('EINVAL', `cannot move ${displayPath(from.wire)} into itself`);
-    }
+    const from = await jail.locate(fromWire, { follow: false });
+    let to: Place | undefined;
     try {
-      const source = await lstat(from.real);
-      const existing = await lstatOrNull(to.real);
+      to = await jail.locate(toWire, { follow: false });
+      if (from.name === null || to.name === null) {
+        throw new FerryError('EACCES', 'access denied: the home itself cannot be renamed or replaced');
+      }
+      const source = await lstat(from.path);
+      if (from.realRel === to.realRel) return;
+      if (`${to.realRel}/`.startsWith(`${from.realRel}/`)) {
+        throw new FerryError('EINVAL', `cannot move ${displayPath(from.wire)} into itself`);
+      }
+      await this.refuseOutsideLinks(jail, from, to, source);
+      const existing = await lstatOrNull(to.path);
       if (existing !== null && !options.overwrite) throw new FerryError('EEXIST', `file already exists: ${displayPath(to.wire)}`);
-      if (!options.overwrite && !source.isDirectory() && (await this.linkNoClobber(from.real, to.real))) return;
+      if (!options.overwrite && !source.isDirectory() && (await this.linkNoClobber(from.path, to.path))) return;
       // Directories cannot be hard-linked, so a directory that appears at the target between the
       // check above and here is the one race left (and rename only replaces an empty one).
-      await rename(from.real, to.real);
+      await rename(from.path, to.path);
       if (existing?.isFile() && existing.nlink === 1) this.storage.usage.add(this.user, -existing.size);
     } catch (error) {
-      throw toFerryError(error, `${from.wire} -> ${to.wire}`);
+      throw toFerryError(error, `${from.wire} -> ${to?.wire ?? toWire}`);
+    } finally {
+      await Promise.all([from.close(), to?.close()]);
+    }
+  }
+
+  /**
+   * EACCES when the move would leave a symbolic link pointing outside the home: the link itself,
+   * or a link in a moved directory whose relative target climbs out of that directory (its
+   * meaning changes with the directory's place). The ferry protocol never follows such a link,
+   * but programs run in the home (remote commands) would.
+   */
+  private async refuseOutsideLinks(jail: Jail, from: Place, to: Place, source: Stats): Promise<void> {
+    const refuse = (link: string) => new FerryError('EACCES', `access denied: the move would make the symbolic link ${displayPath(link)} point outside the home`);
+    if (source.isSymbolicLink()) {
+      const target = await readlink(from.path);
+      // A link that points outside already may move: the move does not make it so.
+      if ((await jail.reachesOnlyInside(from, target)) && !(await jail.reachesOnlyInside(to, target))) throw refuse(to.wire);
+      return;
+    }
+    if (!source.isDirectory()) return;
+    const origin = [...from.names, from.name!];
+    const destination = [...to.names, to.name!];
+    for await (const link of climbingLinks(from.path)) {
+      if (staysInsideLexically([...origin, ...link.dirs], link.target) && !staysInsideLexically([...destination, ...link.dirs], link.target)) {
+        throw refuse(`${to.wire}/${[...link.dirs, link.name].join('/')}`);
+      }
     }
   }
 
@@ -237,8 +311,7 @@ export class LocalUserSpace implements UserSpace {
 
   async hash(wire: string, length?: number): Promise<{ sha256: string; length: number }> {
     if (length !== undefined && !isCount(length)) throw new FerryError('EINVAL', 'length must be a non-negative integer');
-    const target = await this.resolve(wire, true);
-    const reader = await LocalFileReader.open(target.real, target.wire);
+    const reader = await this.openReader(wire);
     try {
       const end = Math.min(length ?? reader.size, reader.size);
       const hash = createHash('sha256');
@@ -256,18 +329,24 @@ export class LocalUserSpace implements UserSpace {
     }
   }
 
+  /** Opens the regular file `wire` names through the jail, by descriptor. */
+  private async openReader(wire: string): Promise<LocalFileReader> {
+    const { place, file } = await (await this.jail()).openFile(wire, SAFE_READ_FLAGS);
+    await place.close();
+    return LocalFileReader.fromHandle(file, place.wire);
+  }
+
   async quota(): Promise<{ used: number; total: number }> {
     return { used: await mapErrors('/', () => this.storage.usage.get(this.user)), total: this.quotaBytes() };
   }
 
   async openRead(wire: string, options: { expectSize?: number; expectMtime?: number } = {}): Promise<FileReader> {
-    const target = await this.resolve(wire, true);
-    const reader = await LocalFileReader.open(target.real, target.wire);
+    const reader = await this.openReader(wire);
     const sizeChanged = options.expectSize !== undefined && options.expectSize !== reader.size;
     const mtimeChanged = options.expectMtime !== undefined && options.expectMtime !== reader.mtime;
     if (sizeChanged || mtimeChanged) {
       await reader.close();
-      throw new FerryError('ECHANGED', `the file changed since the transfer started: ${displayPath(target.wire)}`);
+      throw new FerryError('ECHANGED', `the file changed since the transfer started: ${displayPath(reader.wire)}`);
     }
     return reader;
   }
@@ -278,17 +357,20 @@ export class LocalUserSpace implements UserSpace {
     // 8.64e15 ms is the last instant a JS Date (and so utimes) can express.
     if (!isCount(mtime) || mtime > 8.64e15) throw new FerryError('EINVAL', 'mtime must be a non-negative integer of ms, at most 8.64e15');
     const jail = await this.jail();
-    const target = await jail.resolve(wire, { follow: true });
-    if (target.parts.length === 0) throw new FerryError('EISDIR', 'cannot upload onto the home');
-    const parentWire = `/${target.parts.slice(0, -1).join('/')}`;
-    let existing: Stats | null;
+    const target = await jail.locate(wire, { follow: true });
     try {
-      const parent = await lstat(path.dirname(target.real));
-      if (!parent.isDirectory()) throw new FerryError('ENOTDIR', `not a directory: ${displayPath(parentWire)}`);
-      existing = await lstatOrNull(target.real);
-    } catch (error) {
-      throw toFerryError(error, parentWire);
+      return await this.openUploadAt(jail, target, options);
+    } finally {
+      await target.close();
     }
+  }
+
+  private async openUploadAt(jail: Jail, target: Place, options: UploadOptions): Promise<LocalPartialUpload> {
+    const { size, mtime } = options;
+    if (target.name === null) {
+      throw new FerryError('EISDIR', target.isHome ? 'cannot upload onto the home' : `is a directory: ${displayPath(target.wire)}`);
+    }
+    const existing = await mapErrors(target.wire, () => lstatOrNull(target.path));
     if (existing?.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(target.wire)}`);
     const adopting = options.adopt && existing !== null && existing.isFile();
     if (adopting && existing!.size >= size) {
@@ -363,7 +445,8 @@ export class LocalUserSpace implements UserSpace {
           const now = Date.now();
           const createdAt = resume && diskInfo !== null ? diskInfo.createdAt : now;
           const info = { path: destination, size, mtime, createdAt, updatedAt: now };
-          if (adopting) await rename(target.real, partPath); // the bytes move from the home to the partials: usage unchanged
+          // The bytes move from the home to the partials: usage unchanged.
+          if (adopting) await adoptInto(target.path, partPath);
           const fresh = new PartialState(this.user, registryKey, partPath, infoPath, info, createHash('sha256'), 0);
           const file = await fresh.openFile();
           if (resume || adopting) {
@@ -414,7 +497,7 @@ export class LocalUserSpace implements UserSpace {
     const quota = this.quotaBytes();
     if (quota > 0 && usage.peek(this.user) + size > quota) {
       // Only now is the file it would replace worth a look: its bytes are freed when this lands.
-      const existing = overwrite ? await mapErrors(wire, async () => lstatOrNull((await jail.resolve(wire, { follow: true })).real)) : null;
+      const existing = overwrite ? await this.at(wire, true, (place) => lstatOrNull(place.path)) : null;
       const credit = existing?.isFile() && existing.nlink === 1 ? existing.size : 0;
       if (usage.peek(this.user) - credit + size > quota) {
         throw new FerryError('EQUOTA', `disk quota exceeded: ${size} bytes do not fit (${Math.max(0, quota - usage.peek(this.user))} of ${quota} bytes free)`);

@@ -38,10 +38,29 @@ export interface UserSpace {
   /** Opens a file for reading from the server side (downloads). ECHANGED when expectations fail. */
   openRead(path: string, options?: { expectSize?: number; expectMtime?: number }): Promise<FileReader>;
   /**
-   * The real absolute path of a directory in the home ('/' is the home itself), for running a
-   * remote command there. ENOENT, ENOTDIR, or EACCES for anything outside the home.
+   * Holds a directory of the home open ('/' is the home itself), for running a remote command
+   * there. ENOENT, ENOTDIR, or EACCES for anything outside the home.
    */
-  realDirectory(path: string): Promise<string>;
+  openDirectory(path: string): Promise<DirectoryHandle>;
+  /** The session is over: what the space holds open is let go; later calls fail (ECANCELED). */
+  close(): Promise<void>;
+}
+
+/** A directory of a home held open: what was checked is what a command runs in. */
+export interface DirectoryHandle {
+  /** The normalised wire path. */
+  readonly wire: string;
+  /** Names the directory by descriptor (/proc/self/fd/N): a working directory no rename can redirect. */
+  readonly path: string;
+  /** Where the home is on the server (for a command's HOME), never for access. */
+  readonly home: string;
+  /**
+   * False when `text`, taken as a path by a program working in this directory, would reach
+   * outside the home: an absolute path elsewhere, '..' above the home (as the kernel reads it,
+   * through links), a link that points outside. A path that does not exist stays inside.
+   */
+  reachesOnlyInside(text: string): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 export interface UploadOptions {

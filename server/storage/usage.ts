@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { fdPath, inDirectory } from './fd-path.js';
 import { isOsError } from './os-errors.js';
 
 /** How many lstat calls a walk keeps in flight: enough to hide latency, not enough to hog the pool. */
@@ -18,48 +19,48 @@ export function partialsDir(root: string, user: string): string {
 /**
  * Bytes of regular files under `dir`, walking without following symlinks; a file with several
  * hard links inside the tree counts once. A missing `dir` is 0 bytes. `filter` picks which file
- * names count (all by default).
+ * names count (all by default). Each directory is entered by descriptor from its parent's
+ * (O_NOFOLLOW), so a directory swapped for a link while we walk is never walked through.
  */
 export async function treeBytes(dir: string, filter: (name: string) => boolean = () => true): Promise<number> {
-  let total = 0;
   const seenLinked = new Set<string>();
-  const pending: string[] = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    let entries: Dirent[];
-    try {
-      entries = await readdir(current, { withFileTypes: true });
-    } catch (error) {
-      // Gone or replaced while we walked: it holds nothing any more.
-      if (isOsError(error, 'ENOENT', 'ENOTDIR')) continue;
-      throw error;
-    }
-    const files: string[] = [];
-    for (const entry of entries) {
-      const full = path.join(current, entry.name);
-      if (entry.isDirectory()) pending.push(full);
-      else if (entry.isFile() && filter(entry.name)) files.push(full);
-    }
-    for (let i = 0; i < files.length; i += WALK_CONCURRENCY) {
-      const sizes = await Promise.all(
-        files.slice(i, i + WALK_CONCURRENCY).map(async (file) => {
-          try {
-            const st = await lstat(file);
-            if (!st.isFile()) return 0;
-            if (st.nlink > 1) {
-              const id = `${st.dev}:${st.ino}`;
-              if (seenLinked.has(id)) return 0;
-              seenLinked.add(id);
-            }
-            return st.size;
-          } catch (error) {
-            if (isOsError(error, 'ENOENT')) return 0;
-            throw error;
+  return (await inDirectory(dir, (top) => directoryBytes(top, filter, seenLinked))) ?? 0;
+}
+
+async function directoryBytes(dir: FileHandle, filter: (name: string) => boolean, seenLinked: Set<string>): Promise<number> {
+  const base = fdPath(dir);
+  let entries: Dirent[];
+  try {
+    entries = await readdir(base, { withFileTypes: true });
+  } catch (error) {
+    // Gone while we walked: it holds nothing any more.
+    if (isOsError(error, 'ENOENT', 'ENOTDIR')) return 0;
+    throw error;
+  }
+  let total = 0;
+  const files = entries.filter((entry) => entry.isFile() && filter(entry.name)).map((entry) => entry.name);
+  for (let i = 0; i < files.length; i += WALK_CONCURRENCY) {
+    const sizes = await Promise.all(
+      files.slice(i, i + WALK_CONCURRENCY).map(async (name) => {
+        try {
+          const st = await lstat(`${base}/${name}`);
+          if (!st.isFile()) return 0;
+          if (st.nlink > 1) {
+            const id = `${st.dev}:${st.ino}`;
+            if (seenLinked.has(id)) return 0;
+            seenLinked.add(id);
           }
-        }),
-      );
-      for (const size of sizes) total += size;
-    }
+          return st.size;
+        } catch (error) {
+          if (isOsError(error, 'ENOENT')) return 0;
+          throw error;
+        }
+      }),
+    );
+    for (const size of sizes) total += size;
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) total += (await inDirectory(`${base}/${entry.name}`, (child) => directoryBytes(child, filter, seenLinked))) ?? 0;
   }
   return total;
 }

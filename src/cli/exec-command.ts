@@ -47,7 +47,7 @@ export function registerExecCommand(program: Command, setExit: (code: ExitCode) 
     .argument('<url>', 'ferry://user@host:port/dir (the directory to run in; / is your home)')
     .argument('<command...>', 'the program and its arguments; put -- before them when any starts with -')
     .option('--password-stdin', 'read the password from standard input')
-    .addHelpText('after', '\nExample:\n  ferry exec ferry://alice@files.example/photos -- du -sh .\n')
+    .addHelpText('after', '\nExample:\n  ferry exec ferry://alice@files.example/photos -- sha256sum trip.jpg\n')
     .action(async (url: string, argv: string[], flags: RemoteFlags) => {
       const { result, interrupted } = await withSession(url, flags, (session, arg) => runInForeground(session, argv, arg.url.path));
       const reason = endReasonText(result);

@@ -19,7 +19,7 @@ interface ServeFlags {
   registration?: 'off' | 'approval' | 'open';
 }
 
-/** `--exec-allow uname,df --exec-allow /usr/local/bin/report`: the lists, joined. */
+/** `--exec-allow uname,wc --exec-allow /usr/local/bin/report`: the lists, joined. */
 function collectPrograms(value: string, previous: string[] | undefined): string[] {
   const programs = value
     .split(',')
