@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,6 +9,7 @@ import { LIMITS, SUBPROTOCOL } from '../src/protocol/limits.js';
 import { normalizeExecOptions } from './exec/allowlist.js';
 import { createLogger, type Logger } from './log.js';
 import { DEFAULT_SERVER_OPTIONS, type ExecOptions, type ServerOptions } from './options.js';
+import { RefusalLog } from './refusal-log.js';
 import { Admission } from './session/admission.js';
 import { Session, SERVER_VERSION } from './session/session.js';
 import { UploadBudget } from './session/upload-budget.js';
@@ -25,6 +27,8 @@ const HEARTBEAT_MS = 30_000;
 /** The partial sweeper runs once per partialTtlMs, but at least hourly and at most every second. */
 const MAX_SWEEP_INTERVAL_MS = 3600_000;
 const MIN_SWEEP_INTERVAL_MS = 1000;
+/** Refused sockets of one kind are logged once, then summed up in one line per this window. */
+const REFUSAL_LOG_WINDOW_MS = 10_000;
 
 export interface FerryServer {
   /** Starts listening; resolves with the bound address (the real port when options.port is 0). */
@@ -39,6 +43,11 @@ export interface FerryServer {
   readonly sessions: number;
   /** Open WebSocket connections (logged in, queued or still greeting). */
   readonly connections: number;
+  /**
+   * TCP connections not logged in yet: before the WebSocket upgrade, greeting or queued. What
+   * maxConnectionsPerIp (per address) and maxUnauthenticated (in all) count.
+   */
+  readonly unauthenticated: number;
   /** Requests waiting for a session slot. */
   readonly queued: number;
   /** The most logged-in sessions there ever were at once. */
@@ -76,6 +85,12 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   if (!['off', 'approval', 'open'].includes(settings.registration)) {
     throw new FerryError('EINVAL', `registration: expected off, approval or open, got ${JSON.stringify(settings.registration)}`);
   }
+  for (const key of ['maxConnectionsPerIp', 'maxUnauthenticated', 'upgradeTimeoutMs'] as const) {
+    // Zero would refuse or cut every connection.
+    if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) {
+      throw new FerryError('EINVAL', `${key}: expected a whole number of at least 1, got ${JSON.stringify(settings[key])}`);
+    }
+  }
   const log: Logger = logger ?? createLogger();
   const registration = new Registration({
     mode: settings.registration,
@@ -94,11 +109,26 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   const storage = parts.storage ?? new LocalStorage(settings.root);
 
   const sessions = new Set<Session>();
-  /** Connections per IP that do not hold a session slot yet (greeting or queued). */
-  const unauthenticated = new Map<string, number>();
-  const countedUnauthenticated = new WeakSet<Session>();
+  /**
+   * TCP connections that are not logged in yet, from accept until they close or their session
+   * gets a slot (before the upgrade, greeting or queued): one count, per IP and in all, for
+   * maxConnectionsPerIp and maxUnauthenticated. The timer is the upgrade deadline.
+   */
+  const unauthenticated = new Map<Duplex, { ip: string; upgradeTimer: NodeJS.Timeout | undefined }>();
+  const unauthenticatedPerIp = new Map<string, number>();
+  const refusals = new RefusalLog(log, REFUSAL_LOG_WINDOW_MS);
 
-  const http = createHttpServer(onHttpRequest);
+  const http = createHttpServer(
+    {
+      // Node's own deadlines, for requests that do send something (its checks run only every
+      // connectionsCheckingInterval, and never cut a socket that sends nothing: the per-socket
+      // upgrade timer in onSocket does that).
+      headersTimeout: settings.upgradeTimeoutMs,
+      requestTimeout: settings.upgradeTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(1000, Math.floor(settings.upgradeTimeoutMs / 2))),
+    },
+    onHttpRequest,
+  );
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -106,13 +136,68 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     clientTracking: false,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
+  http.on('connection', onSocket);
   http.on('upgrade', onUpgrade);
+  // Bytes that are not HTTP (or a request Node gave up on): cut at once, no answer.
+  http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    refusals.note('client-error', 'debug', { ip: normalizeIp((socket as Socket).remoteAddress), code: error.code }, 'dropped a connection that sent no valid HTTP');
+    cut(socket);
+  });
   // Keep-alive HTTP connections must not hold close() up.
   http.keepAliveTimeout = 1000;
 
   let heartbeat: NodeJS.Timeout | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
+
+  /**
+   * Every accepted TCP connection, before any byte of it is read: over the per-IP or the global
+   * limit of connections not logged in yet it is destroyed at once (no HTTP parsing, no answer);
+   * else it is counted and must complete the WebSocket upgrade within upgradeTimeoutMs.
+   */
+  function onSocket(socket: Socket): void {
+    if (closing || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const ip = normalizeIp(socket.remoteAddress);
+    const fromIp = unauthenticatedPerIp.get(ip) ?? 0;
+    if (fromIp >= settings.maxConnectionsPerIp) {
+      socket.destroy();
+      refusals.note('per-ip', 'info', { ip, limit: settings.maxConnectionsPerIp }, 'too many connections from one address not logged in yet: refused');
+      return;
+    }
+    if (unauthenticated.size >= settings.maxUnauthenticated) {
+      socket.destroy();
+      refusals.note('global', 'info', { ip, limit: settings.maxUnauthenticated }, 'too many connections not logged in yet: refused');
+      return;
+    }
+    unauthenticatedPerIp.set(ip, fromIp + 1);
+    const upgradeTimer = setTimeout(() => {
+      refusals.note('upgrade-timeout', 'info', { ip, timeoutMs: settings.upgradeTimeoutMs }, 'cut a connection that did not complete the WebSocket upgrade in time');
+      cut(socket);
+    }, settings.upgradeTimeoutMs);
+    upgradeTimer.unref();
+    unauthenticated.set(socket, { ip, upgradeTimer });
+    socket.once('close', () => leaveUnauthenticated(socket));
+  }
+
+  /** Destroys a counted connection, which stops counting now rather than at its 'close'. */
+  function cut(socket: Duplex): void {
+    leaveUnauthenticated(socket);
+    socket.destroy();
+  }
+
+  /** The connection closed or logged in (its session holds a slot): it no longer counts. Idempotent. */
+  function leaveUnauthenticated(socket: Duplex): void {
+    const entry = unauthenticated.get(socket);
+    if (!entry) return;
+    unauthenticated.delete(socket);
+    clearTimeout(entry.upgradeTimer);
+    const left = (unauthenticatedPerIp.get(entry.ip) ?? 1) - 1;
+    if (left > 0) unauthenticatedPerIp.set(entry.ip, left);
+    else unauthenticatedPerIp.delete(entry.ip);
+  }
 
   function onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
     const body = `ferry server ${SERVER_VERSION}: speaks WebSocket subprotocol ${SUBPROTOCOL}. Connect with the ferry client, e.g. ferry ls ferry://USER@HOST:PORT/\n`;
@@ -144,10 +229,18 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
       );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Upgraded: from here the login deadline (handshakeTimeoutMs, in the session) applies.
+      const entry = unauthenticated.get(socket);
+      if (entry) {
+        clearTimeout(entry.upgradeTimer);
+        entry.upgradeTimer = undefined;
+      }
+      onConnection(ws, req, socket);
+    });
   }
 
-  function onConnection(ws: WebSocket, req: IncomingMessage): void {
+  function onConnection(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     const ip = clientIp(req);
     const session = new Session(ws, ip, {
       options: settings,
@@ -157,34 +250,19 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
       registration,
       log,
       uploadBudget,
-      onAdmitted: (s) => leaveUnauthenticated(s),
+      // Counted since accept (onSocket); holding a slot, it no longer is unauthenticated.
+      onAdmitted: () => leaveUnauthenticated(socket),
     });
     sessions.add(session);
     void session.closed.then(() => {
       sessions.delete(session);
-      leaveUnauthenticated(session);
+      leaveUnauthenticated(socket);
     });
     session.start();
     if (closing) {
       // The upgrade was under way when close() began.
       session.close(CLOSE.SHUTDOWN, shuttingDownError());
-      return;
     }
-    const count = (unauthenticated.get(ip) ?? 0) + 1;
-    unauthenticated.set(ip, count);
-    countedUnauthenticated.add(session);
-    if (count > settings.maxConnectionsPerIp) {
-      log.info({ ip, count }, 'too many connections from one address');
-      session.close(CLOSE.POLICY, new FerryError('ELIMIT', `too many connections from ${ip} not logged in yet (limit ${settings.maxConnectionsPerIp})`));
-    }
-  }
-
-  function leaveUnauthenticated(session: Session): void {
-    if (!countedUnauthenticated.has(session)) return;
-    countedUnauthenticated.delete(session);
-    const left = (unauthenticated.get(session.ip) ?? 1) - 1;
-    if (left > 0) unauthenticated.set(session.ip, left);
-    else unauthenticated.delete(session.ip);
   }
 
   let sweeping: Promise<void> | undefined;
@@ -241,6 +319,7 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
         http.closeAllConnections();
         await stopped;
         wss.close();
+        refusals.close();
         await sweeping;
         await storage.close();
         users.close();
@@ -260,6 +339,9 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     },
     get connections() {
       return sessions.size;
+    },
+    get unauthenticated() {
+      return unauthenticated.size;
     },
     get queued() {
       return admission.waiting;
@@ -292,7 +374,11 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, body:
 
 /** The peer's address, with IPv4-mapped IPv6 written as plain IPv4 so limits count one host once. */
 function clientIp(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
+  return normalizeIp(req.socket.remoteAddress);
+}
+
+function normalizeIp(remoteAddress: string | undefined): string {
+  const address = remoteAddress ?? 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 

@@ -36,11 +36,22 @@ export interface ServerOptions {
   /** Logged-in sessions at once, server-wide; the next ones wait in a queue. */
   maxSessions: number;
   maxSessionsPerUser: number;
-  /** Unauthenticated connections from one IP at once. */
+  /**
+   * TCP connections from one IP not logged in yet, at once: counted from accept until the
+   * connection's session holds a slot (before the WebSocket upgrade, greeting or queued). One
+   * more is destroyed at accept, unanswered.
+   */
   maxConnectionsPerIp: number;
+  /** The same count over all addresses together (a cap on sockets strangers can hold open). */
+  maxUnauthenticated: number;
+  /**
+   * Time from accept to a completed WebSocket upgrade; a connection that has not upgraded by then
+   * (sent nothing, a slow or partial request, a plain HTTP keep-alive) is destroyed.
+   */
+  upgradeTimeoutMs: number;
   /** How long a client may wait in the session queue before EBUSY. */
   queueTimeoutMs: number;
-  /** Time to log in after the WebSocket opens. */
+  /** Time to log in after the WebSocket upgrade (the login timeout; close 4005). */
   handshakeTimeoutMs: number;
   /** A logged-in session with no traffic for this long is closed. */
   idleTimeoutMs: number;
@@ -73,6 +84,8 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   maxSessions: 64,
   maxSessionsPerUser: 8,
   maxConnectionsPerIp: 32,
+  maxUnauthenticated: 512,
+  upgradeTimeoutMs: 10_000,
   queueTimeoutMs: 120_000,
   handshakeTimeoutMs: 15_000,
   idleTimeoutMs: 30 * 60_000,
