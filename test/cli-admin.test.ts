@@ -123,13 +123,14 @@ test('while a server runs on the same root: add, passwd, quota, list and del app
   await renewed.close();
   t.is((await admin(root, ['passwd', 'ghost', '--password-stdin'], 'x-pw-1')).code, 4);
 
-  // del keeps the files unless --purge.
+  // del keeps the files (in the archive, outside homes) unless --purge.
   t.is((await admin(root, ['add', 'gina', '--password-stdin'], 'gina-pw-1')).code, 0);
   await mkdir(join(root, 'homes', 'gina'), { recursive: true });
   await writeFile(join(root, 'homes', 'gina', 'keep.txt'), 'x');
   const del = await admin(root, ['del', 'gina']);
   t.is(del.code, 0, del.stderr);
-  t.truthy(await stat(join(root, 'homes', 'gina', 'keep.txt')));
+  const [ginaArchive] = await readdir(join(root, 'archive'));
+  t.truthy(await stat(join(root, 'archive', ginaArchive!, 'home', 'keep.txt')));
   const gone = await t.throwsAsync(Session.connect({ url, user: 'gina', password: 'gina-pw-1', reconnect: false }));
   t.is((gone as FerryError).code, 'EAUTH');
   await mkdir(join(root, 'partials', 'frank'), { recursive: true });
@@ -139,7 +140,7 @@ test('while a server runs on the same root: add, passwd, quota, list and del app
   await t.throwsAsync(stat(join(root, 'homes', 'frank')), { code: 'ENOENT' });
   await t.throwsAsync(stat(join(root, 'partials', 'frank')), { code: 'ENOENT' });
   t.is((await admin(root, ['del', 'frank'])).code, 4);
-  t.deepEqual(await readdir(join(root, 'homes')), ['gina']);
+  t.deepEqual(await readdir(join(root, 'homes')), []);
 });
 
 test('serve: refuses a public address without --insecure, serves on loopback, stops cleanly on SIGTERM', async (t) => {
@@ -172,4 +173,145 @@ test('serve: refuses a public address without --insecure, serves on loopback, st
   t.regex(done.stdout, /"msg":"login ok"/);
   t.regex(done.stdout, /"msg":"server closed"/);
   for (const l of done.stdout.trim().split('\n')) t.notThrows(() => JSON.parse(l), 'every stdout line is JSON');
+});
+
+test('del without --purge: the files go to an archive, and a new account of the same name never sees them', async (t) => {
+  const root = await tempRoot(t);
+  const server = await startTestServer({ options: { root } });
+  t.teardown(() => server.close());
+  t.is((await admin(root, ['add', 'dave', '--password-stdin'], 'dave-pw-1')).code, 0);
+  const old = await Session.connect({ url: server.url, user: 'dave', password: 'dave-pw-1' });
+  t.teardown(() => old.close());
+  await old.request('mkdir', { path: '/docs' });
+  await writeFile(join(root, 'homes', 'dave', 'secret.txt'), 'dave only');
+  await mkdir(join(root, 'partials', 'dave'), { recursive: true });
+  await writeFile(join(root, 'partials', 'dave', 'k.part'), 'half');
+
+  const del = await admin(root, ['del', 'dave']);
+  t.is(del.code, 0, del.stderr);
+  // A session that was logged in meanwhile cannot reach the archived files.
+  await t.throwsAsync(old.request('stat', { path: '/secret.txt' }), { code: 'ENOENT' });
+  await old.close();
+  const archives = await readdir(join(root, 'archive'));
+  t.is(archives.length, 1);
+  const archive = join(root, 'archive', archives[0]!);
+  t.regex(archives[0]!, /^dave-\d{8}T\d{6}Z$/);
+  t.regex(del.stdout, new RegExp(`user dave deleted; their files are archived in ${archive.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  t.is((await stat(join(root, 'archive'))).mode & 0o777, 0o700);
+  t.is((await stat(archive)).mode & 0o777, 0o700);
+  t.truthy(await stat(join(archive, 'home', 'secret.txt')));
+  t.truthy(await stat(join(archive, 'partials', 'k.part')));
+  await t.throwsAsync(stat(join(root, 'homes', 'dave')), { code: 'ENOENT' });
+  await t.throwsAsync(stat(join(root, 'partials', 'dave')), { code: 'ENOENT' });
+
+  // The name is held while the archive exists: a plain add is refused and says why.
+  const refused = await admin(root, ['add', 'dave', '--password-stdin'], 'mallory-pw-1');
+  t.is(refused.code, 8, refused.stderr);
+  t.regex(refused.stderr, /dave .*deleted.*archive.*--reuse-name.*\(EEXIST\)$/m);
+  t.deepEqual(await listed(root), []);
+
+  // --reuse-name makes a new, empty account; the archive stays where it is.
+  const reused = await admin(root, ['add', 'dave', '--reuse-name', '--password-stdin'], 'mallory-pw-1');
+  t.is(reused.code, 0, reused.stderr);
+  // A fresh server process: see the known failure below for the one that served the old dave.
+  await server.close();
+  const fresh = await startTestServer({ options: { root } });
+  t.teardown(() => fresh.close());
+  const session = await Session.connect({ url: fresh.url, user: 'dave', password: 'mallory-pw-1' });
+  t.teardown(() => session.close());
+  t.deepEqual((await session.request('list', { path: '/' })).entries, [], 'the new dave starts with an empty home');
+  t.is(session.login?.quota.used, 0);
+  await t.throwsAsync(session.request('stat', { path: '/secret.txt' }), { code: 'ENOENT' });
+  t.truthy(await stat(join(archive, 'home', 'secret.txt')), 'the archive is untouched');
+  t.is((await listed(root))[0]!.used, 0);
+});
+
+test('del --purge removes the home and the partials and frees the name; a name with no files is free at once', async (t) => {
+  const root = await tempRoot(t);
+  t.is((await admin(root, ['add', 'erik', '--password-stdin'], 'erik-pw-1')).code, 0);
+  await mkdir(join(root, 'homes', 'erik', 'sub'), { recursive: true });
+  await writeFile(join(root, 'homes', 'erik', 'sub', 'a.txt'), 'a');
+  await mkdir(join(root, 'partials', 'erik'), { recursive: true });
+  await writeFile(join(root, 'partials', 'erik', 'x.part'), 'p');
+  const purge = await admin(root, ['del', 'erik', '--purge']);
+  t.is(purge.code, 0, purge.stderr);
+  t.regex(purge.stdout, /user erik deleted with their files/);
+  await t.throwsAsync(stat(join(root, 'homes', 'erik')), { code: 'ENOENT' });
+  await t.throwsAsync(stat(join(root, 'partials', 'erik')), { code: 'ENOENT' });
+  t.deepEqual(await readdir(join(root, 'archive')).catch(() => []), [], 'nothing went to the archive');
+  t.deepEqual(await readdir(join(root, 'homes')), [], 'nothing is left aside in homes/');
+  t.deepEqual(await readdir(join(root, 'partials')), [], 'nor in partials/');
+  t.is((await admin(root, ['add', 'erik', '--password-stdin'], 'erik-pw-2')).code, 0, 'the name is free again');
+
+  // An account that never stored anything leaves no archive and holds no name.
+  t.is((await admin(root, ['add', 'fay', '--password-stdin'], 'fay-pw-1')).code, 0);
+  await mkdir(join(root, 'homes', 'fay'), { recursive: true });
+  const del = await admin(root, ['del', 'fay']);
+  t.is(del.code, 0, del.stderr);
+  t.regex(del.stdout, /user fay deleted \(no files\)/);
+  await t.throwsAsync(stat(join(root, 'homes', 'fay')), { code: 'ENOENT' });
+  t.deepEqual(await readdir(join(root, 'archive')), [], 'the empty home was not kept');
+  t.is((await admin(root, ['add', 'fay', '--password-stdin'], 'fay-pw-2')).code, 0);
+});
+
+test('files left in homes/NAME without an account (an older ferry kept them there) are not handed to a new account', async (t) => {
+  const root = await tempRoot(t);
+  await mkdir(join(root, 'homes', 'gus'), { recursive: true });
+  await writeFile(join(root, 'homes', 'gus', 'old.txt'), 'old');
+  const refused = await admin(root, ['add', 'gus', '--password-stdin'], 'gus-pw-1');
+  t.is(refused.code, 8, refused.stderr);
+  t.regex(refused.stderr, /homes\/gus.*no account.*--reuse-name.*\(EEXIST\)$/m);
+  const reused = await admin(root, ['add', 'gus', '--reuse-name', '--password-stdin'], 'gus-pw-1');
+  t.is(reused.code, 0, reused.stderr);
+  t.regex(reused.stdout, /files found in .*homes\/gus.* were archived in .*archive\/gus-/);
+  t.deepEqual(await readdir(join(root, 'homes', 'gus')).catch(() => []), []);
+  const [archived] = await readdir(join(root, 'archive'));
+  t.truthy(await stat(join(root, 'archive', archived!, 'home', 'old.txt')));
+});
+
+test('reject of a (suspended) account with files archives them like del', async (t) => {
+  const root = await tempRoot(t);
+  const server = await startTestServer({ options: { root } });
+  t.teardown(() => server.close());
+  await server.server.users.add('hal', 'hal-pw-1', { status: 'pending' });
+  await mkdir(join(root, 'homes', 'hal'), { recursive: true });
+  await writeFile(join(root, 'homes', 'hal', 'f.txt'), 'f');
+  const rejected = await admin(root, ['reject', 'hal']);
+  t.is(rejected.code, 0, rejected.stderr);
+  t.regex(rejected.stdout, /hal rejected: the account is deleted; its files are archived in /);
+  await t.throwsAsync(stat(join(root, 'homes', 'hal')), { code: 'ENOENT' });
+  t.is((await admin(root, ['add', 'hal', '--password-stdin'], 'hal-pw-2')).code, 8);
+});
+
+test('the administrator may create reserved role names such as admin; system names stay refused', async (t) => {
+  const root = await tempRoot(t);
+  t.is((await admin(root, ['add', 'admin', '--password-stdin'], 'admin-pw-1')).code, 0);
+  t.is((await admin(root, ['add', 'support', '--password-stdin'], 'support-pw-1')).code, 0);
+  for (const name of ['root', 'ferry', 'system']) t.is((await admin(root, ['add', name, '--password-stdin'], 'pw-123456')).code, 2, name);
+  t.deepEqual((await listed(root)).map((u) => u.name), ['admin', 'support']);
+});
+
+// Known server bug, outside server/users and the CLI: LocalStorage.jailFor (server/storage/local-storage.ts)
+// caches each user's jail by name and creates the home only the first time, so on a server that
+// served the old account, a new account of the same name gets ENOENT for '/' until the server
+// restarts. Today's `del --purge` shows it as well as the archive. Flip to test() once fixed.
+test('on the running server, a new account of a deleted name can use its (empty) home at once, and a session of the deleted one reaches nothing', async (t) => {
+  const root = await tempRoot(t);
+  const server = await startTestServer({ options: { root } });
+  t.teardown(() => server.close());
+  t.is((await admin(root, ['add', 'ida', '--password-stdin'], 'ida-pw-1')).code, 0);
+  const old = await Session.connect({ url: server.url, user: 'ida', password: 'ida-pw-1' });
+  t.teardown(() => old.close());
+  await old.request('mkdir', { path: '/docs' });
+  t.is((await admin(root, ['del', 'ida', '--purge'])).code, 0);
+  t.is((await admin(root, ['add', 'ida', '--password-stdin'], 'ida-pw-2')).code, 0);
+  const session = await Session.connect({ url: server.url, user: 'ida', password: 'ida-pw-2' });
+  t.teardown(() => session.close());
+  t.deepEqual((await session.request('list', { path: '/' })).entries, []);
+  await session.request('mkdir', { path: '/new-owner' });
+  // The deleted account's session, still open, must not see or touch the new account's home.
+  const error = await t.throwsAsync(old.request('list', { path: '/' }));
+  t.is((error as FerryError).code, 'ENOENT');
+  await t.throwsAsync(old.request('mkdir', { path: '/planted' }));
+  t.deepEqual((await session.request('list', { path: '/' })).entries.map((entry: { name: string }) => entry.name), ['new-owner']);
 });

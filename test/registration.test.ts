@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { registerAccount } from '../src/client/register.js';
@@ -157,6 +159,71 @@ test('names: existing and pending names are refused (EEXIST), bad names and shor
   );
   const cli = await register(ts, `alice@127.0.0.1:${ts.port}`, 'another-secret');
   t.is(cli.code, 8, 'EEXIST is the conflict status');
+});
+
+test('the files of a deleted account do not go to whoever registers the name next', async (t) => {
+  const ts = await server(t, { registration: 'open', maxRegistrationsPerIp: 100 });
+  await ts.server.users.add('dave', 'dave-secret-1');
+  // Dave's files, put there without this server process serving dave (see the known failure in
+  // cli-admin.test.ts about a running server).
+  await mkdir(join(ts.root, 'homes', 'dave', 'private'), { recursive: true });
+  await writeFile(join(ts.root, 'homes', 'dave', 'private', 'diary.txt'), 'dear diary');
+  await mkdir(join(ts.root, 'partials', 'dave'), { recursive: true });
+  await writeFile(join(ts.root, 'partials', 'dave', 'k.part'), 'half an upload');
+  const del = await admin(ts, ['del', 'dave']);
+  t.is(del.code, 0, del.stderr);
+
+  // While the archive exists the name cannot be registered, from the protocol or the CLI.
+  const taken = errorOf(await rawRegister(ts, 'dave', 'mallory-secret-1'));
+  t.is(taken.code, 'EEXIST');
+  t.regex(taken.message, /dave is not available/);
+  t.notRegex(taken.message, /archive|\//, 'a stranger is not told where the files are');
+  const cli = await register(ts, `dave@127.0.0.1:${ts.port}`, 'mallory-secret-1');
+  t.is(cli.code, 8, cli.stderr);
+  t.is(ts.server.users.get('dave'), undefined);
+  t.is((await loginError(ts, 'dave', 'mallory-secret-1')).code, 'EAUTH');
+
+  // Once the administrator removes the archive, the name is free, and the new account starts empty.
+  const [archive] = await readdir(join(ts.root, 'archive'));
+  t.truthy(await stat(join(ts.root, 'archive', archive!, 'home', 'private', 'diary.txt')));
+  await rm(join(ts.root, 'archive', archive!), { recursive: true });
+  t.true((await rawRegister(ts, 'dave', 'mallory-secret-1')).ok);
+  const mallory = await login(ts, 'dave', 'mallory-secret-1');
+  t.teardown(() => mallory.close());
+  t.deepEqual((await mallory.request('list', { path: '/' })).entries, []);
+  await t.throwsAsync(mallory.request('stat', { path: '/private/diary.txt' }), { code: 'ENOENT' });
+  t.is(mallory.login?.quota.used, 0);
+});
+
+test('files in homes/NAME or partials/NAME without an account keep the name from being registered', async (t) => {
+  const ts = await server(t, { registration: 'open', maxRegistrationsPerIp: 100 });
+  await mkdir(join(ts.root, 'homes', 'ivy'), { recursive: true });
+  await writeFile(join(ts.root, 'homes', 'ivy', 'left-behind.txt'), 'x');
+  await mkdir(join(ts.root, 'partials', 'jack'), { recursive: true });
+  await writeFile(join(ts.root, 'partials', 'jack', 'k.part'), 'x');
+  await mkdir(join(ts.root, 'homes', 'kim'), { recursive: true });
+  t.like(errorOf(await rawRegister(ts, 'ivy', 'ivy-secret-12')), { code: 'EEXIST' });
+  t.like(errorOf(await rawRegister(ts, 'jack', 'jack-secret-12')), { code: 'EEXIST' });
+  t.true((await rawRegister(ts, 'kim', 'kim-secret-12')).ok, 'an empty directory holds nothing to inherit');
+  t.deepEqual(ts.server.users.list().map((u) => u.name), ['alice', 'kim']);
+});
+
+test('reserved role names (admin, support, postmaster, …) cannot be registered: EACCES; the administrator may still create them', async (t) => {
+  const ts = await server(t, { registration: 'open', maxRegistrationsPerIp: 100 });
+  const reserved = ['admin', 'administrator', 'support', 'postmaster', 'webmaster', 'hostmaster', 'abuse', 'security', 'info', 'noc', 'sysadmin', 'moderator', 'help'];
+  for (const name of [...reserved, 'ad.min', 'admin2', 'web-master', 'post_master', 'support-1', 'root2', 'ferry.1']) {
+    const error = errorOf(await rawRegister(ts, name, 'long-enough-1'));
+    t.is(error.code, 'EACCES', name);
+    t.regex(error.message, new RegExp(`the name ${name.replace('.', '\\.')} is reserved`), name);
+  }
+  const cli = await register(ts, `admin@127.0.0.1:${ts.port}`, 'long-enough-1');
+  t.is(cli.code, 9, cli.stderr);
+  t.regex(cli.stderr, /reserved.*\(EACCES\)/);
+  t.true((await rawRegister(ts, 'adminton', 'long-enough-1')).ok, 'only the names themselves, not every name containing them');
+  t.deepEqual(ts.server.users.list().map((u) => u.name), ['adminton', 'alice']);
+  const added = await runCli(['user', 'add', 'admin', '--password-stdin', '--root', ts.root], { input: 'admin-secret-1\n' });
+  t.is(added.code, 0, added.stderr);
+  t.like(ts.server.users.get('admin'), { status: 'active' });
 });
 
 test('register is only for clients not logged in', async (t) => {

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,8 @@ import { FerryError } from '../src/protocol/index.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../server/users/password.js';
 import { SqliteUserStore, USERS_SCHEMA_VERSION } from '../server/users/sqlite-user-store.js';
 import { LoginThrottle } from '../server/users/throttle.js';
-import { validateUserName } from '../server/users/validate.js';
+import { registrationReserved, validateRegistrationName, validateUserName } from '../server/users/validate.js';
+import { mountTinyTmpfs, tmpfsProbe, tmpfsSkipNote } from './helpers/tmpfs.js';
 
 const run = promisify(execFile);
 const STORE_MODULE = fileURLToPath(new URL('../server/users/sqlite-user-store.ts', import.meta.url));
@@ -272,4 +273,190 @@ test('schema: WAL, a version number, and a newer database is refused', async (t)
   const error = await errorOf(() => SqliteUserStore.open(dbPath));
   t.is(error.code, 'ENOTSUP');
   t.regex(error.message, /newer/);
+});
+
+/** A file at `<root>/<rel>` (directories made as needed). */
+async function put(root: string, rel: string, text = 'x'): Promise<void> {
+  await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+  await writeFile(path.join(root, rel), text);
+}
+
+test('remove archives the home and the partials; the name is held while the archive exists', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  t.is(store.root, root);
+  await store.add('dave', 'pw');
+  await put(root, 'homes/dave/a/b.txt', 'mine');
+  await put(root, 'partials/dave/k.part');
+  t.is(store.nameHold('dave')?.kind, 'files', 'the account itself is not asked about');
+
+  const removed = store.remove('dave');
+  t.regex(path.relative(root, removed.archive!), /^archive\/dave-\d{8}T\d{6}Z$/);
+  t.deepEqual(removed.toDelete, []);
+  t.deepEqual((await readdir(removed.archive!)).sort(), ['home', 'partials']);
+  t.is((await stat(path.join(removed.archive!, 'home', 'a', 'b.txt'))).size, 4);
+  await t.throwsAsync(stat(path.join(root, 'homes', 'dave')), { code: 'ENOENT' });
+  await t.throwsAsync(stat(path.join(root, 'partials', 'dave')), { code: 'ENOENT' });
+  t.like(store.nameHold('dave'), { kind: 'archived', archive: removed.archive });
+
+  const refused = await errorOf(store.add('dave', 'other'));
+  t.is(refused.code, 'EEXIST');
+  t.regex(refused.message, /not available/);
+  t.like(await store.add('dave', 'other', { reuseName: true }), { name: 'dave' });
+  // The second dave's files go to a second archive entry; the first stays as it was.
+  await put(root, 'homes/dave/new.txt');
+  const second = store.remove('dave');
+  t.not(second.archive, removed.archive);
+  t.deepEqual((await readdir(path.join(root, 'archive'))).length, 2);
+  t.like(store.nameHold('dave'), { kind: 'archived', archive: second.archive });
+
+  // Removing the archives frees the name.
+  await rm(path.join(root, 'archive'), { recursive: true });
+  t.is(store.nameHold('dave'), undefined);
+  await store.add('dave', 'third');
+  t.is((await errorOf(() => store.remove('nobody-here'))).code, 'ENOENT');
+});
+
+test('remove: no files, or only empty directories, leave no archive and hold no name', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await store.add('amy', 'pw');
+  t.deepEqual(store.remove('amy'), { toDelete: [] });
+  await store.add('amy', 'pw');
+  await mkdir(path.join(root, 'homes', 'amy'), { recursive: true });
+  await mkdir(path.join(root, 'partials', 'amy'), { recursive: true });
+  t.deepEqual(store.remove('amy'), { toDelete: [] });
+  t.deepEqual(await readdir(path.join(root, 'archive')), []);
+  await t.throwsAsync(stat(path.join(root, 'homes', 'amy')), { code: 'ENOENT' });
+  t.is(store.nameHold('amy'), undefined);
+});
+
+test('remove with purge moves the files aside (never under the name) for the caller to delete', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await store.add('pat', 'pw');
+  await put(root, 'homes/pat/f.txt');
+  await put(root, 'partials/pat/k.part');
+  const removed = store.remove('pat', { purge: true });
+  t.is(removed.archive, undefined);
+  t.deepEqual(
+    removed.toDelete.map((dir) => path.relative(root, dir).replace(/\d{8}T\d{6}Z/, 'STAMP')),
+    ['homes/.deleting-pat-STAMP', 'partials/.deleting-pat-STAMP'],
+  );
+  t.truthy(await stat(path.join(removed.toDelete[0]!, 'f.txt')));
+  t.is(store.nameHold('pat'), undefined);
+  t.false((await readdir(path.join(root, 'archive')).catch(() => [])).length > 0);
+  await store.add('pat', 'pw2');
+});
+
+test('when the files cannot be moved, the account is not deleted and nothing moved (the archive is a file)', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await store.add('dave', 'pw');
+  await put(root, 'homes/dave/f.txt');
+  await writeFile(path.join(root, 'archive'), 'in the way');
+  const error = await errorOf(() => store.remove('dave'));
+  t.regex(error.message, /cannot create the archive for dave .*nothing was changed/);
+  t.like(store.get('dave'), { name: 'dave' });
+  t.truthy(await stat(path.join(root, 'homes', 'dave', 'f.txt')));
+});
+
+test(`when the second move fails (partials on another file system), the first is undone and the account kept${tmpfsSkipNote}`, async (t) => {
+  if (!tmpfsProbe.ok) {
+    t.pass();
+    return;
+  }
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await store.add('dave', 'pw');
+  await put(root, 'homes/dave/f.txt');
+  const mount = await mountTinyTmpfs(t);
+  // partials/ is a link to the tmpfs: partials/dave lives on another file system than archive/.
+  await symlink(mount, path.join(root, 'partials'));
+  await put(mount, 'dave/k.part');
+  const error = await errorOf(() => store.remove('dave'));
+  t.is(error.code, 'ENOTSUP');
+  t.regex(error.message, /cannot move .*partials\/dave .*different file systems; nothing was changed/);
+  t.like(store.get('dave'), { name: 'dave' });
+  t.truthy(await stat(path.join(root, 'homes', 'dave', 'f.txt')), 'the home was moved back');
+  t.truthy(await stat(path.join(mount, 'dave', 'k.part')));
+  t.deepEqual(await readdir(path.join(root, 'archive')), [], 'no archive entry is left behind');
+  t.is(store.nameHold('dave')?.kind, 'files');
+});
+
+test('stray files (no account) hold the name; add with reuseName archives them first, never hands them over', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await put(root, 'homes/gus/old.txt');
+  await put(root, 'partials/gus/k.part');
+  t.like(store.nameHold('gus'), { kind: 'files', paths: [path.join(root, 'homes', 'gus'), path.join(root, 'partials', 'gus')] });
+  t.is((await errorOf(store.add('gus', 'pw'))).code, 'EEXIST');
+  t.is((await errorOf(store.add('gus', '', { reuseName: true }))).code, 'EINVAL');
+  t.truthy(await stat(path.join(root, 'homes', 'gus', 'old.txt')), 'a refused add moves nothing');
+  await store.add('gus', 'pw', { reuseName: true });
+  const hold = store.nameHold('gus');
+  t.is(hold?.kind, 'archived');
+  const entry = hold?.kind === 'archived' ? hold.archive : '';
+  t.truthy(await stat(path.join(entry, 'home', 'old.txt')));
+  t.truthy(await stat(path.join(entry, 'partials', 'k.part')));
+  await t.throwsAsync(stat(path.join(root, 'homes', 'gus')), { code: 'ENOENT' });
+  for (const bad of ['../etc', '', 'x/y', 'Gus']) t.is(store.nameHold(bad), undefined, bad);
+});
+
+test('a failure after the files moved (in the same transaction) moves them back and keeps the account', async (t) => {
+  const { store, dbPath } = await openStore(t);
+  const root = path.dirname(dbPath);
+  await store.add('dave', 'pw');
+  await put(root, 'homes/dave/f.txt');
+  await put(root, 'partials/dave/k.part');
+  const other = new Database(dbPath);
+  other.exec(`CREATE TRIGGER fail_retire BEFORE INSERT ON retired_names BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+  other.close();
+  // better-sqlite3's SqliteError is not an Error to ava's t.throws, hence by hand.
+  let thrown: unknown;
+  try {
+    store.remove('dave');
+  } catch (error) {
+    thrown = error;
+  }
+  t.regex(String((thrown as { message?: string } | undefined)?.message), /injected failure/);
+  t.like(store.get('dave'), { name: 'dave' });
+  t.truthy(await stat(path.join(root, 'homes', 'dave', 'f.txt')));
+  t.truthy(await stat(path.join(root, 'partials', 'dave', 'k.part')));
+  t.deepEqual(await readdir(path.join(root, 'archive')), []);
+});
+
+test('schema 1 databases are migrated: accounts kept, the retired_names table added', async (t) => {
+  const dbPath = await tempDb(t);
+  await mkdir(path.dirname(dbPath), { recursive: true });
+  const old = new Database(dbPath);
+  old.exec(`CREATE TABLE users (
+     name TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL, quota INTEGER NOT NULL DEFAULT 0 CHECK (quota >= 0),
+     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'pending')),
+     exec INTEGER NOT NULL DEFAULT 0 CHECK (exec IN (0, 1)), created_at INTEGER NOT NULL) STRICT`);
+  old.prepare('INSERT INTO users (name, hash, created_at) VALUES (?, ?, ?)').run('olga', await hashPassword('pw'), 1);
+  old.pragma('user_version = 1');
+  old.close();
+  const store = SqliteUserStore.open(dbPath);
+  t.teardown(() => store.close());
+  t.like(await store.authenticate('olga', 'pw', '127.0.0.1'), { name: 'olga' });
+  t.is(USERS_SCHEMA_VERSION, 2);
+  await put(path.dirname(dbPath), 'homes/olga/x');
+  t.truthy(store.remove('olga').archive);
+  t.is(store.nameHold('olga')?.kind, 'archived');
+});
+
+test('reserved names: role names only the administrator may give, in their other spellings too', async (t) => {
+  for (const name of ['admin', 'administrator', 'support', 'root', 'ferry', 'system', 'postmaster', 'webmaster', 'hostmaster', 'abuse', 'security', 'info', 'noc']) {
+    t.true(registrationReserved(name), name);
+  }
+  for (const name of ['ad.min', 'admin2', 'admin-01', 'web-master', 'post_master', 'no-reply', 'mailer-daemon', 'root1', 'sys.tem']) {
+    t.true(registrationReserved(name), name);
+  }
+  for (const name of ['adminton', 'alice', 'helpful', 'information', 'dave2', 'r2d2']) t.false(registrationReserved(name), name);
+  const error = await errorOf(() => validateRegistrationName('support'));
+  t.is(error.code, 'EACCES');
+  t.regex(error.message, /the name support is reserved/);
+  t.is((await errorOf(() => validateRegistrationName('root'))).code, 'EINVAL', 'system names stay invalid names');
+  t.notThrows(() => validateUserName('admin'), 'the administrator may create admin');
 });

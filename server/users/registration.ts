@@ -1,7 +1,7 @@
 import { FerryError } from '../../src/protocol/errors.js';
 import type { RegistrationMode } from '../options.js';
 import type { UserRecord, UserStore } from './types.js';
-import { validateUserName } from './validate.js';
+import { validateRegistrationName } from './validate.js';
 
 /** Self-chosen passwords shorter than this are refused (an admin may still set any with `ferry user passwd`). */
 export const MIN_REGISTRATION_PASSWORD = 8;
@@ -37,15 +37,17 @@ export class Registration {
   /**
    * Registers `name` for a client at `ip`. ENOTSUP when registration is off; ETHROTTLE (with
    * retryAfterMs) past the per-address limit; EINVAL for a bad name (validateUserName) or a
-   * password shorter than MIN_REGISTRATION_PASSWORD; EEXIST for a name taken by an active or a
-   * pending account. The account is 'pending' in approval mode, 'active' in open mode, and gets
+   * password shorter than MIN_REGISTRATION_PASSWORD; EACCES for a name reserved for the
+   * administrators (admin, support, postmaster, …: see registrationReserved); EEXIST for a name
+   * taken by an active or a pending account, or held by an earlier account's files (an archive of
+   * a deleted account, files left in its home: UserStore.nameHold). The account is 'pending' in approval mode, 'active' in open mode, and gets
    * the quota from the options.
    */
   async register(users: UserStore, name: string, password: string, ip: string): Promise<UserRecord> {
     const { mode } = this.#options;
     if (mode === 'off') throw new FerryError('ENOTSUP', 'this server does not accept registrations; ask its administrator for an account');
     this.#count(ip);
-    validateUserName(name);
+    validateRegistrationName(name);
     if (password.length < MIN_REGISTRATION_PASSWORD) {
       throw new FerryError('EINVAL', `the password must be at least ${MIN_REGISTRATION_PASSWORD} characters long`);
     }
@@ -53,6 +55,8 @@ export class Registration {
     if (existing !== undefined) {
       throw new FerryError('EEXIST', existing.status === 'pending' ? `the name ${name} is already waiting for approval` : `the name ${name} is taken`);
     }
+    // Where the files are is the administrator's business, not the stranger's.
+    if (users.nameHold(name) !== undefined) throw new FerryError('EEXIST', `the name ${name} is not available`);
     return users.add(name, password, { quota: this.#options.quotaBytes, status: mode === 'approval' ? 'pending' : 'active' });
   }
 

@@ -1,15 +1,16 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../../src/protocol/index.js';
 import { DEFAULT_SERVER_OPTIONS } from '../options.js';
+import { dropEmptyArchive, moveAside, moveToArchive, strayFiles, type MovedFiles } from './account-files.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
 import { LoginThrottle } from './throttle.js';
-import type { UserRecord, UserStatus, UserStore } from './types.js';
-import { validateUserName } from './validate.js';
+import type { AddOptions, NameHold, RemovedAccount, UserRecord, UserStatus, UserStore } from './types.js';
+import { USER_NAME_MAX, USER_NAME_PATTERN, validateUserName } from './validate.js';
 
 /** The schema this code writes (PRAGMA user_version). Bump it with a step in MIGRATIONS. */
-export const USERS_SCHEMA_VERSION = 1;
+export const USERS_SCHEMA_VERSION = 2;
 
 /** MIGRATIONS[n] takes the database from version n to n + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -21,6 +22,15 @@ const MIGRATIONS: readonly string[] = [
      exec       INTEGER NOT NULL DEFAULT 0 CHECK (exec IN (0, 1)),
      created_at INTEGER NOT NULL
    ) STRICT`,
+  // Names of deleted accounts whose files were archived (see UserStore.nameHold). `archive` is
+  // relative to the data root, so that the root can be moved.
+  `CREATE TABLE retired_names (
+     id         INTEGER PRIMARY KEY,
+     name       TEXT NOT NULL,
+     archive    TEXT NOT NULL,
+     deleted_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX retired_names_by_name ON retired_names (name)`,
 ];
 
 /** How long a statement waits for another process (the admin CLI, the server) holding the lock. */
@@ -42,6 +52,16 @@ export interface SqliteUserStoreOptions {
   throttle?: { maxFailedLogins: number; throttleWindowMs: number };
   /** Quota for `add` without one. Default 0 (unlimited). */
   defaultQuotaBytes?: number;
+  /**
+   * The data root holding homes/, partials/ and archive/, where remove() moves an account's files
+   * and add() looks for files of an earlier account. Default: the directory of the database.
+   */
+  root?: string;
+}
+
+interface RetiredRow {
+  archive: string;
+  deleted_at: number;
 }
 
 function toRecord(row: UserRow): UserRecord {
@@ -77,11 +97,14 @@ export class SqliteUserStore implements UserStore {
   private readonly throttle: LoginThrottle;
   private readonly defaultQuota: number;
   private readonly statements;
+  /** The data root (absolute). */
+  readonly root: string;
 
   private constructor(
     private readonly db: Database.Database,
-    options: SqliteUserStoreOptions,
+    options: SqliteUserStoreOptions & { root: string },
   ) {
+    this.root = path.resolve(options.root);
     this.throttle = new LoginThrottle(options.throttle ?? DEFAULT_SERVER_OPTIONS);
     this.defaultQuota = options.defaultQuotaBytes ?? 0;
     checkQuota(this.defaultQuota);
@@ -96,6 +119,8 @@ export class SqliteUserStore implements UserStore {
       setQuota: db.prepare<[number, string]>('UPDATE users SET quota = ? WHERE name = ?'),
       setStatus: db.prepare<[string, string]>('UPDATE users SET status = ? WHERE name = ?'),
       setExec: db.prepare<[number, string]>('UPDATE users SET exec = ? WHERE name = ?'),
+      retired: db.prepare<[string], RetiredRow>('SELECT archive, deleted_at FROM retired_names WHERE name = ? ORDER BY id DESC'),
+      retire: db.prepare<[string, string, number]>('INSERT INTO retired_names (name, archive, deleted_at) VALUES (?, ?, ?)'),
     };
   }
 
@@ -114,26 +139,38 @@ export class SqliteUserStore implements UserStore {
       // WAL makes NORMAL durable against application crashes, and commits stay cheap.
       db.pragma('synchronous = NORMAL');
       migrate(db);
-      return new SqliteUserStore(db, options);
+      return new SqliteUserStore(db, { ...options, root: options.root ?? path.dirname(dbPath) });
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  async add(name: string, password: string, options: { quota?: number; status?: UserStatus } = {}): Promise<UserRecord> {
+  async add(name: string, password: string, options: AddOptions = {}): Promise<UserRecord> {
     validateUserName(name);
     checkPassword(password);
     const quota = options.quota ?? this.defaultQuota;
     checkQuota(quota);
     const status = options.status ?? 'active';
     checkStatus(status);
-    // Checked before the scrypt work for a quick answer; the primary key catches a race.
+    // Checked before the scrypt work for a quick answer, and again with the insert (a race).
     if (this.get(name) !== undefined) throw new FerryError('EEXIST', `user ${name} already exists`);
+    const reuse = options.reuseName === true;
+    if (!reuse) this.checkNameFree(name);
     const hash = await hashPassword(password);
     const createdAt = Date.now();
+    const done: { moved?: MovedFiles | undefined } = {};
     try {
-      this.statements.insert.run(name, hash, quota, status, 0, createdAt);
+      this.inTransactionWithFiles(done, () => {
+        if (!reuse) this.checkNameFree(name);
+        else if (this.statements.get.get(name) === undefined && strayFiles(this.root, name).length > 0) {
+          // Never handed over: archived like a deleted account's, in the same transaction.
+          const moved = moveToArchive(this.root, name, createdAt);
+          done.moved = moved;
+          if (moved !== undefined) this.statements.retire.run(name, this.relative(moved.entry), createdAt);
+        }
+        this.statements.insert.run(name, hash, quota, status, 0, createdAt);
+      });
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code.startsWith('SQLITE_CONSTRAINT')) {
         throw new FerryError('EEXIST', `user ${name} already exists`);
@@ -143,8 +180,63 @@ export class SqliteUserStore implements UserStore {
     return { name, quota, status, exec: false, createdAt };
   }
 
-  remove(name: string): void {
-    if (this.statements.remove.run(name).changes === 0) throw noSuchUser(name);
+  /** EEXIST when the name is held (nameHold): an earlier account of that name left files. */
+  private checkNameFree(name: string): void {
+    if (this.nameHold(name) !== undefined) throw new FerryError('EEXIST', `the name ${name} is not available: an earlier account of that name left files`);
+  }
+
+  nameHold(name: string): NameHold | undefined {
+    // Only a name that can be an account has places on disk (and nothing else is looked at).
+    if (typeof name !== 'string' || name.length > USER_NAME_MAX || !USER_NAME_PATTERN.test(name)) return undefined;
+    for (const row of this.statements.retired.all(name)) {
+      const archive = path.resolve(this.root, row.archive);
+      if (lstatSync(archive, { throwIfNoEntry: false }) !== undefined) return { kind: 'archived', archive, deletedAt: row.deleted_at };
+    }
+    const paths = strayFiles(this.root, name);
+    return paths.length > 0 ? { kind: 'files', paths } : undefined;
+  }
+
+  remove(name: string, options: { purge?: boolean } = {}): RemovedAccount {
+    const at = Date.now();
+    const purge = options.purge === true;
+    const done: { moved?: (MovedFiles & { entry?: string }) | undefined } = {};
+    this.inTransactionWithFiles(done, () => {
+      if (this.statements.remove.run(name).changes === 0) throw noSuchUser(name);
+      done.moved = purge ? moveAside(this.root, name, at) : moveToArchive(this.root, name, at);
+      if (!purge && done.moved !== undefined && !done.moved.empty) this.statements.retire.run(name, this.relative(done.moved.entry!), at);
+    });
+    const moved = done.moved;
+    if (moved === undefined) return { toDelete: [] };
+    if (purge) return { toDelete: moved.to };
+    if (!moved.empty) return { archive: moved.entry!, toDelete: [] };
+    // Only empty directories: nothing to keep, and nothing that should hold the name.
+    if (dropEmptyArchive(moved.entry!)) return { toDelete: [] };
+    this.statements.retire.run(name, this.relative(moved.entry!), at);
+    return { archive: moved.entry!, toDelete: [] };
+  }
+
+  /**
+   * Runs `body` in an IMMEDIATE transaction. When it or the commit fails after files were moved
+   * (`done.moved`), they are moved back: the account and its files change together or not at all.
+   */
+  private inTransactionWithFiles(done: { moved?: MovedFiles | undefined }, body: () => void): void {
+    try {
+      this.db.transaction(body).immediate();
+    } catch (error) {
+      if (done.moved !== undefined) {
+        try {
+          done.moved.undo();
+        } catch (undoError) {
+          throw new FerryError('EINTERNAL', `${(error as Error).message}; nothing was changed in users.db, but ${(undoError as Error).message}`);
+        }
+        done.moved = undefined;
+      }
+      throw error;
+    }
+  }
+
+  private relative(file: string): string {
+    return path.relative(this.root, file);
   }
 
   async setPassword(name: string, password: string): Promise<void> {

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { homeDir, partialsDir, computeUsage } from '../../server/storage/usage.js';
+import { computeUsage } from '../../server/storage/usage.js';
 import { SqliteUserStore } from '../../server/users/sqlite-user-store.js';
-import type { UserRecord } from '../../server/users/types.js';
+import type { NameHold, UserRecord } from '../../server/users/types.js';
 import { validateUserName } from '../../server/users/validate.js';
 import { FerryError } from '../protocol/index.js';
 import { dataDir } from '../util/paths.js';
@@ -54,6 +54,35 @@ async function newPassword(fromStdin: boolean | undefined, name: string): Promis
   return first;
 }
 
+/** Why `ferry user add NAME` refuses a held name, and what to do about it. */
+function holdMessage(name: string, hold: NameHold): string {
+  if (hold.kind === 'archived') {
+    return (
+      `the name ${name} belonged to an account deleted on ${new Date(hold.deletedAt).toISOString()}, whose files are archived in ${hold.archive}: ` +
+      'pass --reuse-name to create a new, empty account of that name anyway (the archive stays), or remove the archive first'
+    );
+  }
+  return (
+    `${hold.paths.join(' and ')} ${hold.paths.length > 1 ? 'hold' : 'holds'} files but there is no account ${name} (left by an earlier deletion?): ` +
+    'pass --reuse-name to archive them and create a new, empty account, or move them away first'
+  );
+}
+
+/** Deletes what `ferry user del --purge` moved aside; a failure says what is left where. */
+async function deleteMovedFiles(name: string, dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    try {
+      await rm(dir, { recursive: true, force: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new FerryError(
+        code === 'EACCES' || code === 'EPERM' ? 'EACCES' : 'EINTERNAL',
+        `user ${name} is deleted, but deleting their files failed: ${(error as Error).message}; what is left is in ${dir} (no account can see it; delete it by hand)`,
+      );
+    }
+  }
+}
+
 function quotaText(bytes: number): string {
   return bytes === 0 ? 'unlimited' : formatSize(bytes);
 }
@@ -69,36 +98,61 @@ export function registerUserCommand(program: Command): void {
     user
       .command('add')
       .summary('create an account')
+      .description(
+        'Create an account. Reserved role names (admin, support, postmaster, ...) are allowed here, though clients cannot register them; ' +
+          'system names (root, ferry, nobody, ...) are refused.\n\n' +
+          'A name whose earlier account left files is refused (EEXIST): while the archive of a deleted account of that name exists ' +
+          '(ferry user del), or while homes/NAME or partials/NAME hold files with no account. --reuse-name creates the account anyway, ' +
+          'starting empty: the archive stays where it is, and files found in homes/NAME or partials/NAME are archived first.',
+      )
       .argument('<name>', "2-32 characters: lowercase letters, digits, '.', '_', '-', starting with a letter")
       .option('--quota <size>', 'space allowed, e.g. 500MiB, 1GiB, 10GB; 0 or unlimited (default)')
       .option('--exec', "may run the server's allowed programs (ferry exec); off by default")
+      .option('--reuse-name', 'create the account although an earlier account of this name left files (see above); it starts empty')
       .option('--password-stdin', 'read the password from standard input instead of asking twice'),
-  ).action(async (name: string, flags: RootFlag & { quota?: string; exec?: boolean; passwordStdin?: boolean }) => {
+  ).action(async (name: string, flags: RootFlag & { quota?: string; exec?: boolean; reuseName?: boolean; passwordStdin?: boolean }) => {
     validateUserName(name);
     const quota = flags.quota === undefined ? undefined : parseQuota(flags.quota);
-    const password = await newPassword(flags.passwordStdin, name);
     await withStore(flags, async (store) => {
-      const record = await store.add(name, password, quota === undefined ? {} : { quota });
+      // Refused before asking for a password that would be thrown away.
+      if (store.get(name) !== undefined) throw new FerryError('EEXIST', `user ${name} already exists`);
+      const hold = store.nameHold(name);
+      if (hold !== undefined && !flags.reuseName) throw new FerryError('EEXIST', holdMessage(name, hold));
+      const password = await newPassword(flags.passwordStdin, name);
+      const record = await store.add(name, password, { ...(quota === undefined ? {} : { quota }), reuseName: flags.reuseName === true });
       if (flags.exec) store.setExec(name, true);
       process.stdout.write(`user ${record.name} added (quota ${quotaText(record.quota)}${flags.exec ? ', may run remote commands' : ''})\n`);
+      const archived = hold?.kind === 'files' ? store.nameHold(name) : undefined;
+      if (hold?.kind === 'files' && archived?.kind === 'archived') {
+        process.stdout.write(`files found in ${hold.paths.join(' and ')} were archived in ${archived.archive}; the new account starts empty\n`);
+      }
     });
   });
 
   rootOption(
     user
       .command('del')
-      .summary('delete an account')
+      .summary('delete an account (its files go to the archive; --purge deletes them)')
+      .description(
+        "Delete an account. Its home and partial uploads are moved, in one step with the deletion, into ROOT/archive/NAME-<UTC time>/ " +
+          '(mode 0700, outside every home), so that no later account of the same name sees them. While that archive exists, ' +
+          'clients cannot register the name and ferry user add refuses it without --reuse-name; delete the archive to free the name. ' +
+          'If the files cannot be moved, nothing is deleted.',
+      )
       .argument('<name>')
-      .option('--purge', "also delete the user's files and partial uploads"),
+      .option('--purge', "delete the user's files and partial uploads instead of archiving them (the name is free at once)"),
   ).action(async (name: string, flags: RootFlag & { purge?: boolean }) => {
     validateUserName(name);
-    await withStore(flags, async (store, root) => {
-      store.remove(name);
+    await withStore(flags, async (store) => {
+      const removed = store.remove(name, { purge: flags.purge === true });
       if (flags.purge) {
-        await rm(homeDir(root, name), { recursive: true, force: true });
-        await rm(partialsDir(root, name), { recursive: true, force: true });
+        await deleteMovedFiles(name, removed.toDelete);
+        process.stdout.write(`user ${name} deleted with their files\n`);
+      } else if (removed.archive !== undefined) {
+        process.stdout.write(`user ${name} deleted; their files are archived in ${removed.archive}\n`);
+      } else {
+        process.stdout.write(`user ${name} deleted (no files)\n`);
       }
-      process.stdout.write(`user ${name} deleted${flags.purge ? ' with their files' : ` (files kept in ${homeDir(root, name)})`}\n`);
     });
   });
 
@@ -210,12 +264,18 @@ export function registerUserCommand(program: Command): void {
     });
   });
 
-  rootOption(user.command('reject').summary('refuse a registered account (deletes it)').argument('<name>')).action(async (name: string, flags: RootFlag) => {
+  rootOption(
+    user
+      .command('reject')
+      .summary('refuse a registered account (deletes it)')
+      .description('Refuse a pending account: it is deleted like with ferry user del (files, if a suspended account has any, go to the archive).')
+      .argument('<name>'),
+  ).action(async (name: string, flags: RootFlag) => {
     validateUserName(name);
     await withStore(flags, async (store) => {
       pendingAccount(store, name);
-      store.remove(name);
-      process.stdout.write(`${name} rejected: the account is deleted\n`);
+      const removed = store.remove(name);
+      process.stdout.write(`${name} rejected: the account is deleted${removed.archive === undefined ? '' : `; its files are archived in ${removed.archive}`}\n`);
     });
   });
 }
