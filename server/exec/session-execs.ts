@@ -98,6 +98,7 @@ export class SessionExecs {
       try {
         await checkArguments(dir!, argv).catch((error: unknown) => (error instanceof FerryError ? refuse(error) : Promise.reject(error)));
         const identity = options.isolation === 'user' && ExecIdentities.canSwitch() ? await ExecIdentities.forHome(dir!.home, options.uidBase).identityOf(dir!.home) : undefined;
+        if (identity !== undefined) dir!.ownerChanged();
         if (this.#closed) throw new FerryError('ECANCELED', 'the session ended');
         // The working directory is the descriptor checked above, held open until the child runs.
         run = await ExecRun.spawn(id, { program: program!, argv, cwd: dir!.path, home: dir!.home, timeoutMs: options.timeoutMs, maxOutputBytes: options.maxOutputBytes, identity }, this.#ctx);

@@ -1,22 +1,11 @@
-import { closeSync, constants, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS } from '../../src/protocol/index.js';
 import { DIR_FLAGS, fdPath, fstatFd, openFd } from './fd-path.js';
-
-/** Closes descriptors of directories we walked: O_PATH descriptors, whose close never waits on a disk. */
-function closeAll(fds: number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed: nothing to release.
-    }
-  }
-  fds.length = 0;
-}
 import { giveToHomeOwner } from './home-owner.js';
 import { isOsError, toFerryError } from './os-errors.js';
+import { closeAll, Place } from './place.js';
 
 /** How often a held home is looked for on disk (a deleted account's sessions are refused within this). */
 const HOME_RECHECK_MS = 1000;
@@ -64,75 +53,11 @@ function spelledAsDirectory(wire: string): boolean {
   return /\/\.?$/.test(wire) && splitWirePath(wire).length > 0;
 }
 
-/**
- * A place in a home, held by descriptors: every directory from the home down to the one holding
- * the entry is open (O_PATH), and the entry is named inside the last of them. Nothing anyone
- * renames afterwards changes what these descriptors are, so a place checked once is the place
- * used. Always close() it.
- */
-export class Place {
-  /** @internal */
-  constructor(
-    /** The normalised wire path: '/' for the home, else '/a/b'. Safe to show to the user. */
-    readonly wire: string,
-    /** The home and the directories below it down to the entry's directory, in order. */
-    private readonly stack: number[],
-    /** Names of `stack` below the home, as they were when walked. */
-    readonly names: string[],
-    /** The entry in the last directory; null when the place is that directory itself. */
-    readonly name: string | null,
-    private readonly opened: number[],
-    private readonly realHome: string,
-  ) {}
-
-  /** The directory holding the entry (or the directory itself, when `name` is null). */
-  get dir(): number {
-    return this.stack[this.stack.length - 1]!;
-  }
-
-  /** The directory as a descriptor path. */
-  get dirPath(): string {
-    return fdPath(this.dir);
-  }
-
-  /** The entry as a descriptor path: for calls that take a path (lstat, rename, unlink, open). */
-  get path(): string {
-    return this.name === null ? this.dirPath : `${this.dirPath}/${this.name}`;
-  }
-
-  /** lstat of the entry; for a place that is a directory itself, fstat of its descriptor. */
-  lstat(): Promise<Stats> {
-    return this.name === null ? fstatFd(this.dir) : lstat(this.path);
-  }
-
-  /** The home's descriptor (see giveToHomeOwner). */
-  get home(): number {
-    return this.stack[0]!;
-  }
-
-  /** True for the home itself. */
-  get isHome(): boolean {
-    return this.name === null && this.stack.length === 1;
-  }
-
-  /** Home-relative real location, '/'-separated, '' for the home: a stable key, never for access. */
-  get realRel(): string {
-    return (this.name === null ? this.names : [...this.names, this.name]).join('/');
-  }
-
-  /** The absolute location of the entry's directory when walked: for fsync keys and logs, never for access. */
-  get realDir(): string {
-    return path.join(this.realHome, ...this.names);
-  }
-
-  /** @internal The open directories, home first: link targets from here are resolved against them. */
-  get chain(): readonly number[] {
-    return this.stack;
-  }
-
-  async close(): Promise<void> {
-    closeAll(this.opened);
-  }
+/** What a walk counts and finds on its way. */
+interface WalkState {
+  hops: number;
+  /** The final entry's lstat, when the walk looked at it (following links): null for none there. */
+  entry?: Stats | null;
 }
 
 /** How a walk treats its last component. */
@@ -160,6 +85,8 @@ export class Jail {
   #holders = 0;
   #checkedAt = 0;
   #gone = false;
+  /** Who owned the home when last looked at: what the server creates in it goes to them. */
+  #owner = { uid: 0, gid: 0 };
 
   /**
    * `realHome` must already be a real path (fs.realpath of the home), created by the server;
@@ -174,14 +101,21 @@ export class Jail {
     this.homeParts = realHome.split('/').filter((part) => part !== '');
   }
 
-  /** True while the home on disk is the one this jail was made for. */
+  /** True while the home on disk is the one this jail was made for (and notes who owns it). */
   async isCurrent(): Promise<boolean> {
     try {
       const st = await lstat(this.realHome);
-      return st.isDirectory() && st.dev === this.identity.dev && st.ino === this.identity.ino;
+      if (!st.isDirectory() || st.dev !== this.identity.dev || st.ino !== this.identity.ino) return false;
+      this.#owner = { uid: st.uid, gid: st.gid };
+      return true;
     } catch {
       return false;
     }
+  }
+
+  /** The home was given to another owner (remote commands' own uid): look again at the next walk. */
+  ownerChanged(): void {
+    this.#checkedAt = 0;
   }
 
   /** One more user space walks in this jail: its home stays open until the last one lets go. */
@@ -238,6 +172,7 @@ export class Jail {
         throw gone();
       }
       this.#home = home;
+      this.#owner = { uid: st.uid, gid: st.gid };
       this.#checkedAt = Date.now();
       return home;
     })();
@@ -311,8 +246,9 @@ export class Jail {
       // The home's descriptor belongs to the jail, not to this walk: it is not in `opened`.
       const stack = [await this.openHome()];
       const names: string[] = [];
-      const name = await this.walk(stack, names, parts, false, { ...options, directory }, opened, normalised, { hops: 0 }, false);
-      return new Place(normalised, stack, names, name, opened, this.realHome);
+      const state: WalkState = { hops: 0 };
+      const name = await this.walk(stack, names, parts, false, { ...options, directory }, opened, normalised, state, false);
+      return new Place(normalised, stack, names, name, opened, this.realHome, this.#owner, state.entry);
     } catch (error) {
       closeAll(opened);
       throw toFerryError(error, normalised);
@@ -333,7 +269,7 @@ export class Jail {
     options: WalkOptions,
     opened: number[],
     wire: string,
-    state: { hops: number },
+    state: WalkState,
     probing: boolean,
   ): Promise<string | null> {
     const outside = () => new FerryError('EACCES', `access denied: ${displayPath(wire)} goes through a symbolic link that points outside the home`);
@@ -361,10 +297,14 @@ export class Jail {
         try {
           st = await lstat(entry);
         } catch (error) {
-          if (isOsError(error, 'ENOENT')) return component;
-          throw error;
+          if (!isOsError(error, 'ENOENT')) throw error;
+          state.entry = null;
+          return component;
         }
-        if (!st.isSymbolicLink()) return component;
+        if (!st.isSymbolicLink()) {
+          state.entry = st;
+          return component;
+        }
         if (!(await this.expandLink(entry, queue, stack, names, outside, state, wire))) queue.unshift(component);
         continue;
       }
@@ -384,7 +324,7 @@ export class Jail {
                 return false;
               },
             );
-            if (made) await giveToHomeOwner(stack[0]!, entry);
+            if (made) await giveToHomeOwner(this.#owner, entry);
             queue.unshift(component);
             continue;
           }

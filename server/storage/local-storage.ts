@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS } from '../../src/protocol/index.js';
@@ -48,6 +49,10 @@ export class LocalStorage implements Storage {
 
   /** `root` is created on first use. Options: see LocalStorageOptions (all optional). */
   constructor(root: string, options: LocalStorageOptions = {}) {
+    // The jail walks paths through /proc/self/fd (Jail): there is no safe fallback to path strings.
+    if (!existsSync('/proc/self/fd')) {
+      throw new FerryError('ENOTSUP', 'the ferry server needs Linux with /proc mounted: its jail resolves paths through /proc/self/fd');
+    }
     this.root = path.resolve(root);
     this.usage = new UsageTracker(this.root, options.usageMaxAgeMs ?? 5 * 60_000);
     this.maxListEntries = options.maxListEntries ?? LIMITS.maxListEntries;

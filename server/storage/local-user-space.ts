@@ -1,16 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, LIMITS, type Entry } from '../../src/protocol/index.js';
 import { LocalFileReader, SAFE_READ_FLAGS } from './file-reader.js';
-import { displayPath, splitWirePath, type Jail, type Place } from './jail.js';
+import { displayPath, splitWirePath, type Jail } from './jail.js';
 import type { LocalStorage } from './local-storage.js';
 import { isOsError, toFerryError } from './os-errors.js';
 import { LocalPartialUpload, PartialState, hashPrefix, readPartialInfo, type PartialInfo, type UploadContext } from './partial-upload.js';
 import { placeFile } from './place-file.js';
-import { climbingLinks, staysInsideLexically } from './moved-links.js';
+import type { Place } from './place.js';
+import { moveEntry } from './move-entry.js';
 import { giveToHomeOwner } from './home-owner.js';
 import { removeTree } from './remove-tree.js';
 import type { DirectoryHandle, FileReader, PutOptions, UploadOptions, UserSpace } from './storage.js';
@@ -181,6 +182,7 @@ export class LocalUserSpace implements UserSpace {
       wire: place.wire,
       home: jail.realHome,
       reachesOnlyInside: (text) => jail.reachesOnlyInside(place, text),
+      ownerChanged: () => jail.ownerChanged(),
       close: () => place.close(),
     };
   }
@@ -188,7 +190,8 @@ export class LocalUserSpace implements UserSpace {
   async stat(wire: string): Promise<Entry> {
     return this.at(wire, true, async (place) => {
       const name = place.isHome ? '/' : path.posix.basename(place.wire);
-      return toEntry(name, await place.lstat());
+      // Nothing there: lstat again, for the OS's own ENOENT.
+      return toEntry(name, (await place.entryStat()) ?? (await place.lstat()));
     });
   }
 
@@ -210,7 +213,7 @@ export class LocalUserSpace implements UserSpace {
       if (place.name === null) throw exists(place);
       try {
         await mkdir(place.path, 0o755);
-        await giveToHomeOwner(place.home, place.path);
+        await giveToHomeOwner(place.homeOwner, place.path);
       } catch (error) {
         throw isOsError(error, 'EEXIST') ? exists(place) : error;
       }
@@ -247,66 +250,13 @@ export class LocalUserSpace implements UserSpace {
     let to: Place | undefined;
     try {
       to = await jail.locate(toWire, { follow: false });
-      if (from.name === null || to.name === null) {
-        throw new FerryError('EACCES', 'access denied: the home itself cannot be renamed or replaced');
-      }
-      const source = await lstat(from.path);
-      if (from.realRel === to.realRel) return;
-      if (`${to.realRel}/`.startsWith(`${from.realRel}/`)) {
-        throw new FerryError('EINVAL', `cannot move ${displayPath(from.wire)} into itself`);
-      }
-      await this.refuseOutsideLinks(jail, from, to, source);
-      const existing = await lstatOrNull(to.path);
-      if (existing !== null && !options.overwrite) throw new FerryError('EEXIST', `file already exists: ${displayPath(to.wire)}`);
-      if (!options.overwrite && !source.isDirectory() && (await this.linkNoClobber(from.path, to.path))) return;
-      // Directories cannot be hard-linked, so a directory that appears at the target between the
-      // check above and here is the one race left (and rename only replaces an empty one).
-      await rename(from.path, to.path);
-      if (existing?.isFile() && existing.nlink === 1) this.storage.usage.add(this.user, -existing.size);
+      const freed = await moveEntry(jail, from, to, options.overwrite);
+      this.storage.usage.add(this.user, -freed);
     } catch (error) {
       throw toFerryError(error, `${from.wire} -> ${to?.wire ?? toWire}`);
     } finally {
       await Promise.all([from.close(), to?.close()]);
     }
-  }
-
-  /**
-   * EACCES when the move would leave a symbolic link pointing outside the home: the link itself,
-   * or a link in a moved directory whose relative target climbs out of that directory (its
-   * meaning changes with the directory's place). The ferry protocol never follows such a link,
-   * but programs run in the home (remote commands) would.
-   */
-  private async refuseOutsideLinks(jail: Jail, from: Place, to: Place, source: Stats): Promise<void> {
-    const refuse = (link: string) => new FerryError('EACCES', `access denied: the move would make the symbolic link ${displayPath(link)} point outside the home`);
-    if (source.isSymbolicLink()) {
-      const target = await readlink(from.path);
-      // A link that points outside already may move: the move does not make it so.
-      if ((await jail.reachesOnlyInside(from, target)) && !(await jail.reachesOnlyInside(to, target))) throw refuse(to.wire);
-      return;
-    }
-    if (!source.isDirectory()) return;
-    const origin = [...from.names, from.name!];
-    const destination = [...to.names, to.name!];
-    for await (const link of climbingLinks(from.path)) {
-      if (staysInsideLexically([...origin, ...link.dirs], link.target) && !staysInsideLexically([...destination, ...link.dirs], link.target)) {
-        throw refuse(`${to.wire}/${[...link.dirs, link.name].join('/')}`);
-      }
-    }
-  }
-
-  /**
-   * Moves a non-directory with link()+unlink(), which fails with EEXIST if the target exists:
-   * rename without clobbering, atomically. False when the file system cannot hard-link.
-   */
-  private async linkNoClobber(from: string, to: string): Promise<boolean> {
-    try {
-      await link(from, to);
-    } catch (error) {
-      if (isOsError(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV')) return false;
-      throw error;
-    }
-    await unlink(from);
-    return true;
   }
 
   async hash(wire: string, length?: number): Promise<{ sha256: string; length: number }> {
@@ -370,7 +320,7 @@ export class LocalUserSpace implements UserSpace {
     if (target.name === null) {
       throw new FerryError('EISDIR', target.isHome ? 'cannot upload onto the home' : `is a directory: ${displayPath(target.wire)}`);
     }
-    const existing = await mapErrors(target.wire, () => lstatOrNull(target.path));
+    const existing = await mapErrors(target.wire, () => target.entryStat());
     if (existing?.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(target.wire)}`);
     const adopting = options.adopt && existing !== null && existing.isFile();
     if (adopting && existing!.size >= size) {
@@ -497,7 +447,7 @@ export class LocalUserSpace implements UserSpace {
     const quota = this.quotaBytes();
     if (quota > 0 && usage.peek(this.user) + size > quota) {
       // Only now is the file it would replace worth a look: its bytes are freed when this lands.
-      const existing = overwrite ? await this.at(wire, true, (place) => lstatOrNull(place.path)) : null;
+      const existing = overwrite ? await this.at(wire, true, (place) => place.entryStat()) : null;
       const credit = existing?.isFile() && existing.nlink === 1 ? existing.size : 0;
       if (usage.peek(this.user) - credit + size > quota) {
         throw new FerryError('EQUOTA', `disk quota exceeded: ${size} bytes do not fit (${Math.max(0, quota - usage.peek(this.user))} of ${quota} bytes free)`);

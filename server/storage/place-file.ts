@@ -1,10 +1,8 @@
-import type { Stats } from 'node:fs';
-import { link, lstat, rename, unlink } from 'node:fs/promises';
+import { link, rename, unlink } from 'node:fs/promises';
 import { FerryError } from '../../src/protocol/index.js';
 import { syncDirectory } from '../../src/fs/directory-sync.js';
 import { giveToHomeOwner } from './home-owner.js';
 import { displayPath, type Jail } from './jail.js';
-import { isOsError } from './os-errors.js';
 
 /**
  * Puts a finished file (`from`, outside the home, already fsync'd) at the wire path `wire` in one
@@ -21,14 +19,9 @@ export async function placeFile(jail: Jail, wire: string, from: string, overwrit
     if (target.name === null) {
       throw new FerryError('EISDIR', target.isHome ? 'cannot upload onto the home' : `is a directory: ${displayPath(target.wire)}`);
     }
-    let existing: Stats | null = null;
-    try {
-      existing = await lstat(target.path);
-    } catch (error) {
-      if (!isOsError(error, 'ENOENT')) throw error;
-    }
+    const existing = await target.entryStat();
     if (existing?.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(target.wire)}`);
-    await giveToHomeOwner(target.home, from);
+    await giveToHomeOwner(target.homeOwner, from);
     let freed = 0;
     if (overwrite) {
       if (existing?.isFile() && existing.nlink === 1) freed = existing.size;

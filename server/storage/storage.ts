@@ -60,6 +60,8 @@ export interface DirectoryHandle {
    * through links), a link that points outside. A path that does not exist stays inside.
    */
   reachesOnlyInside(text: string): Promise<boolean>;
+  /** The home was just given to another OS owner: what the server creates in it from now on goes to them. */
+  ownerChanged(): void;
   close(): Promise<void>;
 }
 
