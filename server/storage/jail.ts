@@ -259,7 +259,7 @@ export class Jail {
    * Walks `components` from the directories `stack` (home first; `names` alongside), pushing
    * each directory reached. Returns the final entry's name in the last directory, or null when
    * the walk ends on a directory that is the place itself. `probing` walks a link's text for
-   * linkStaysInside: what is missing is then no error.
+   * reachesOnlyInside: what is missing is then no error.
    */
   private async walk(
     stack: number[],
