@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../src/util/units.js';
 import { normalizeExecOptions } from './exec/allowlist.js';
 import { DEFAULT_SERVER_OPTIONS, type ExecOptions, type ServerOptions } from './options.js';
 
-type Kind = 'string' | 'port' | 'count' | 'size' | 'duration' | 'exec' | 'registration';
+type Kind = 'string' | 'port' | 'count' | 'size' | 'duration' | 'exec' | 'registration' | 'tls';
 
 /** How each key of a config file is read. `logger` cannot come from a file. */
 const KEYS: Record<Exclude<keyof ServerOptions, 'logger'>, Kind> = {
@@ -28,6 +28,9 @@ const KEYS: Record<Exclude<keyof ServerOptions, 'logger'>, Kind> = {
   sessionBufferBytes: 'size',
   serverBufferBytes: 'size',
   exec: 'exec',
+  tls: 'tls',
+  tlsCert: 'string',
+  tlsKey: 'string',
   registration: 'registration',
   maxRegistrationsPerIp: 'count',
   registrationWindowMs: 'duration',
@@ -112,7 +115,10 @@ function readConfigFile(file: string): Partial<ServerOptions> {
     }
     out[key] = readValue(key, KEYS[key as keyof typeof KEYS], value, `key in ${file}`);
   }
-  if (typeof out.root === 'string') out.root = resolve(dirname(file), out.root);
+  // Paths in the file are the file's: relative to its directory.
+  for (const key of ['root', 'tlsCert', 'tlsKey'] as const) {
+    if (typeof out[key] === 'string') out[key] = resolve(dirname(file), out[key] as string);
+  }
   return out as Partial<ServerOptions>;
 }
 
@@ -122,6 +128,9 @@ function readValue(key: string, kind: Kind | 'list', value: unknown, where: stri
   switch (kind) {
     case 'registration':
       if (value !== 'off' && value !== 'approval' && value !== 'open') throw bad('off, approval or open');
+      return value;
+    case 'tls':
+      if (value !== 'auto' && value !== 'on' && value !== 'off') throw bad('auto, on or off');
       return value;
     case 'list':
       if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw bad('a list of strings');

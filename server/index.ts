@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,8 @@ import { Session, SERVER_VERSION } from './session/session.js';
 import { UploadBudget } from './session/upload-budget.js';
 import { LocalStorage } from './storage/local-storage.js';
 import type { Storage } from './storage/storage.js';
+import { isLoopback, TLS_SETTINGS, wantsTls } from './tls/transport.js';
+import { loadTlsIdentity, type TlsIdentity } from './tls/server-identity.js';
 import { Registration } from './users/registration.js';
 import { SqliteUserStore } from './users/sqlite-user-store.js';
 import type { UserStore } from './users/types.js';
@@ -50,6 +53,14 @@ export interface FerryServer {
   readonly unauthenticated: number;
   /** Requests waiting for a session slot. */
   readonly queued: number;
+  /** The certificate the server presents (after listen()), or undefined without TLS. */
+  readonly tls: TlsIdentity | undefined;
+  /**
+   * Reads the certificate and key again (the files the options name, or the generated ones) for
+   * the handshakes from now on; sessions already open are not touched. EINVAL without TLS or
+   * when the new files are unusable (the old identity stays).
+   */
+  reloadTls(): Promise<TlsIdentity>;
   /** The most logged-in sessions there ever were at once. */
   readonly peakSessions: number;
   readonly storage: Storage;
@@ -91,6 +102,9 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
       throw new FerryError('EINVAL', `${key}: expected a whole number of at least 1, got ${JSON.stringify(settings[key])}`);
     }
   }
+  if (settings.tls === 'off' && (settings.tlsCert !== undefined || settings.tlsKey !== undefined)) {
+    throw new FerryError('EINVAL', 'tls is "off" but certificate files are given: drop one of them');
+  }
   const log: Logger = logger ?? createLogger();
   const registration = new Registration({
     mode: settings.registration,
@@ -118,17 +132,28 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   const unauthenticatedPerIp = new Map<string, number>();
   const refusals = new RefusalLog(log, REFUSAL_LOG_WINDOW_MS);
 
-  const http = createHttpServer(
-    {
-      // Node's own deadlines, for requests that do send something (its checks run only every
-      // connectionsCheckingInterval, and never cut a socket that sends nothing: the per-socket
-      // upgrade timer in onSocket does that).
-      headersTimeout: settings.upgradeTimeoutMs,
-      requestTimeout: settings.upgradeTimeoutMs,
-      connectionsCheckingInterval: Math.min(30_000, Math.max(1000, Math.floor(settings.upgradeTimeoutMs / 2))),
-    },
-    onHttpRequest,
-  );
+  const deadlines = {
+    // Node's own deadlines, for requests that do send something (its checks run only every
+    // connectionsCheckingInterval, and never cut a socket that sends nothing: the per-socket
+    // upgrade timer in onSocket does that).
+    headersTimeout: settings.upgradeTimeoutMs,
+    requestTimeout: settings.upgradeTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(1000, Math.floor(settings.upgradeTimeoutMs / 2))),
+  };
+  const useTls = wantsTls(settings);
+  // The certificate is set at listen() (it may have to be made first) and again by reloadTls().
+  const http = useTls
+    ? createHttpsServer({ ...deadlines, ...TLS_SETTINGS, handshakeTimeout: settings.upgradeTimeoutMs }, onHttpRequest)
+    : createHttpServer(deadlines, onHttpRequest);
+  let identity: TlsIdentity | undefined;
+
+  /** Reads (or, the first time, makes) the server's certificate and gives it to new handshakes. */
+  async function loadIdentity(): Promise<TlsIdentity> {
+    const loaded = await loadTlsIdentity(settings.root, { certFile: settings.tlsCert, keyFile: settings.tlsKey }, [settings.host]);
+    (http as HttpsServer).setSecureContext({ cert: loaded.cert, key: loaded.key });
+    identity = loaded;
+    return loaded;
+  }
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -190,9 +215,10 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
 
   /** The connection closed or logged in (its session holds a slot): it no longer counts. Idempotent. */
   function leaveUnauthenticated(socket: Duplex): void {
-    const entry = unauthenticated.get(socket);
+    const counted = tcpSocket(socket);
+    const entry = unauthenticated.get(counted);
     if (!entry) return;
-    unauthenticated.delete(socket);
+    unauthenticated.delete(counted);
     clearTimeout(entry.upgradeTimer);
     const left = (unauthenticatedPerIp.get(entry.ip) ?? 1) - 1;
     if (left > 0) unauthenticatedPerIp.set(entry.ip, left);
@@ -231,7 +257,7 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Upgraded: from here the login deadline (handshakeTimeoutMs, in the session) applies.
-      const entry = unauthenticated.get(socket);
+      const entry = unauthenticated.get(tcpSocket(socket));
       if (entry) {
         clearTimeout(entry.upgradeTimer);
         entry.upgradeTimer = undefined;
@@ -282,7 +308,11 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   }
 
   const server: FerryServer = {
-    listen() {
+    async listen() {
+      if (useTls) {
+        const loaded = await loadIdentity();
+        log.info({ fingerprint: loaded.fingerprint, sha256: loaded.fingerprintHex, source: loaded.source, cert: loaded.certFile }, 'tls identity');
+      }
       return new Promise((resolve, reject) => {
         const onError = (error: Error): void => reject(error);
         http.once('error', onError);
@@ -299,12 +329,25 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
           void sweep();
           const address = server.address()!;
           log.info(
-            { ...address, root: settings.root, maxSessions: settings.maxSessions, execAllow: settings.exec.allow, registration: settings.registration },
+            { ...address, tls: useTls, root: settings.root, maxSessions: settings.maxSessions, execAllow: settings.exec.allow, registration: settings.registration },
             'listening',
           );
+          if (!useTls && !isLoopback(settings.host)) log.warn({ host: settings.host }, 'plain ws:// off loopback: passwords and files cross the network unencrypted');
           resolve(address);
         });
       });
+    },
+
+    async reloadTls() {
+      if (!useTls) throw new FerryError('EINVAL', 'this server does not use TLS');
+      const previous = identity?.fingerprint;
+      const loaded = await loadIdentity();
+      log.info({ fingerprint: loaded.fingerprint, previous, cert: loaded.certFile }, 'tls identity reloaded');
+      return loaded;
+    },
+
+    get tls() {
+      return identity;
     },
 
     close() {
@@ -375,6 +418,14 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, body:
 /** The peer's address, with IPv4-mapped IPv6 written as plain IPv4 so limits count one host once. */
 function clientIp(req: IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress);
+}
+
+/**
+ * The TCP socket under `socket`: connections are counted (onSocket) by the socket of the
+ * 'connection' event, and over TLS the 'upgrade' event hands over the TLS socket wrapping it.
+ */
+function tcpSocket(socket: Duplex): Duplex {
+  return (socket as Duplex & { _parent?: Duplex })._parent ?? socket;
 }
 
 function normalizeIp(remoteAddress: string | undefined): string {

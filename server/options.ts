@@ -68,6 +68,18 @@ export interface ServerOptions {
   sessionBufferBytes: number;
   /** The same bound for all sessions together: past it, sessions that add more pause reading. */
   serverBufferBytes: number;
+  /**
+   * Transport security (see server/tls/transport.ts). 'on': TLS (wss://), with the certificate
+   * files or a self-signed identity; 'off': plain ws:// (`ferry serve` allows that off loopback
+   * only with --insecure); 'auto' (default): TLS when certificate files are given.
+   */
+  tls: 'auto' | 'on' | 'off';
+  /**
+   * PEM certificate (the chain may follow the leaf) and its unencrypted key. Without them a TLS
+   * server makes its own self-signed identity once under `<root>/tls/` and keeps it.
+   */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Remote commands; off unless `exec.allow` names programs. */
   exec: ExecOptions;
   /** Self-registration with the `register` op. Default 'off'. */
@@ -97,6 +109,7 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   sessionBufferBytes: 4 * 1024 * 1024,
   serverBufferBytes: 64 * 1024 * 1024,
   exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3, isolation: 'user', uidBase: 2_000_000_000 },
+  tls: 'auto',
   registration: 'off',
   maxRegistrationsPerIp: 5,
   registrationWindowMs: 3600_000,

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadServerConfig } from '../../server/config.js';
 import { createServer } from '../../server/index.js';
 import { createLogger } from '../../server/log.js';
+import { loadTlsIdentity } from '../../server/tls/server-identity.js';
+import { isLoopback, wantsTls } from '../../server/tls/transport.js';
 import { dataDir } from '../util/paths.js';
 import { UsageError } from './cli-errors.js';
 
@@ -17,6 +20,10 @@ interface ServeFlags {
   insecure?: boolean;
   execAllow?: string[];
   registration?: 'off' | 'approval' | 'open';
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  fingerprint?: boolean;
 }
 
 /** `--exec-allow uname,wc --exec-allow /usr/local/bin/report`: the lists, joined. */
@@ -41,11 +48,6 @@ export function parsePort(value: string): number {
   return n;
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
 
 /** `ferry serve`: the file server, in the foreground, JSON logs on stdout. */
 export function registerServeCommand(program: Command): void {
@@ -54,7 +56,8 @@ export function registerServeCommand(program: Command): void {
     .summary('run a ferry server')
     .description(
       'Run the server in the foreground, logging JSON lines to stdout. Ctrl-C or SIGTERM stop it cleanly (partial uploads ' +
-        'are kept for resuming). Without TLS (not yet available) it listens on loopback only, unless --insecure.',
+        'are kept for resuming); SIGHUP reads the TLS certificate again without dropping anyone. With --tls or ' +
+        '--tls-cert/--tls-key it speaks TLS (wss://); without TLS it listens on loopback only, unless --insecure.',
     )
     .option('--root <dir>', 'data root: users.db, homes/, partials/ (default: $XDG_DATA_HOME/ferry or ~/.local/share/ferry)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
@@ -69,6 +72,10 @@ export function registerServeCommand(program: Command): void {
     )
     .addOption(new Option('--registration <mode>', 'self-registration (ferry register): off, approval (an admin approves each account) or open (default off)').choices(['off', 'approval', 'open']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--tls', 'speak TLS (wss://); without --tls-cert, with a self-signed certificate made once under ROOT/tls/')
+    .option('--tls-cert <file>', 'PEM certificate (the chain may follow it) for TLS; implies --tls')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (not encrypted)')
+    .option('--fingerprint', "print the TLS certificate's SHA-256 fingerprint (making the self-signed one if there is none yet) and exit")
     .option('--insecure', 'allow a non-loopback address over plain ws:// (passwords cross the network unencrypted)')
     .action(async (flags: ServeFlags) => {
       await serve(flags);
@@ -86,12 +93,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxSessionsPerUser: flags.maxSessionsPerUser,
     exec: flags.execAllow === undefined ? undefined : { allow: flags.execAllow },
     registration: flags.registration,
+    tls: flags.tls || flags.fingerprint ? 'on' : undefined,
+    tlsCert: flags.tlsCert === undefined ? undefined : resolve(flags.tlsCert),
+    tlsKey: flags.tlsKey === undefined ? undefined : resolve(flags.tlsKey),
     logger,
   } as Parameters<typeof loadServerConfig>[1]);
-  if (!isLoopback(options.host) && !flags.insecure) {
+  if (flags.fingerprint) {
+    const identity = await loadTlsIdentity(options.root, { certFile: options.tlsCert, keyFile: options.tlsKey }, [options.host]);
+    process.stdout.write(`${identity.fingerprint}\n${identity.fingerprintHex}\n`);
+    return;
+  }
+  if (!wantsTls(options) && !isLoopback(options.host) && !flags.insecure) {
     throw new UsageError(
       `refusing to listen on ${options.host} without TLS: passwords and files would cross the network in clear text. ` +
-        'Listen on 127.0.0.1 (and reach it through an SSH tunnel or a TLS proxy), or pass --insecure if you accept that.',
+        'Pass --tls (a self-signed certificate) or --tls-cert/--tls-key, listen on 127.0.0.1 (and reach it through an SSH tunnel), or pass --insecure if you accept that.',
     );
   }
   const server = createServer(options);
@@ -102,14 +117,21 @@ async function serve(flags: ServeFlags): Promise<void> {
     requestStop = resolve;
   });
   const onSignal = () => requestStop();
+  // Certificate rotation (a renewed Let's Encrypt certificate): new handshakes get the new one.
+  const onHangup = () => {
+    if (server.tls === undefined) return;
+    server.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'tls reload failed; the previous certificate stays'));
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
     await server.listen();
     await stopRequested;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
     await server.close();
   }
   logger.flush();

@@ -13,7 +13,7 @@ export interface TestUser {
 }
 
 export interface TestServer {
-  /** 'ws://127.0.0.1:PORT' */
+  /** 'ws://127.0.0.1:PORT', or 'wss://…' for a server with TLS */
   url: string;
   port: number;
   /** The server's data root (a fresh temp dir, removed by close()). */
@@ -45,7 +45,7 @@ export async function startTestServer(
     }
     const { port } = await server.listen();
     return {
-      url: `ws://127.0.0.1:${port}`,
+      url: `${server.tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
       port,
       root,
       server,
