@@ -101,6 +101,7 @@ test('every error code has its exit status, and the table lists each once', (t) 
     ENETWORK: 6,
     ETIMEDOUT: 6,
     EBUSY: 6,
+    EIDENTITY: 6,
     EINTEGRITY: 7,
     ECHANGED: 7,
     EEXIST: 8,

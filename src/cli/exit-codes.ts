@@ -27,7 +27,7 @@ export const EXIT_TABLE: readonly { status: ExitCode; meaning: string; codes: re
   { status: EXIT.AUTH, meaning: 'authentication: wrong user or password, throttled, pending account', codes: ['EAUTH', 'ETHROTTLE', 'EPENDING', 'ENOTAUTH'] },
   { status: EXIT.NOT_FOUND, meaning: 'not found', codes: ['ENOENT'] },
   { status: EXIT.QUOTA, meaning: 'quota exceeded or disk full', codes: ['EQUOTA', 'ENOSPC'] },
-  { status: EXIT.NETWORK, meaning: 'network: unreachable, connection lost, timed out, server busy', codes: ['ENETWORK', 'ETIMEDOUT', 'EBUSY'] },
+  { status: EXIT.NETWORK, meaning: "network: unreachable, connection lost, timed out, server busy, server identity unknown or changed", codes: ['ENETWORK', 'ETIMEDOUT', 'EBUSY', 'EIDENTITY'] },
   { status: EXIT.INTEGRITY, meaning: 'integrity: checksum mismatch, file changed during transfer', codes: ['EINTEGRITY', 'ECHANGED'] },
   { status: EXIT.CONFLICT, meaning: 'exists or conflict', codes: ['EEXIST', 'ENOTEMPTY'] },
   { status: EXIT.ACCESS, meaning: 'access denied', codes: ['EACCES'] },

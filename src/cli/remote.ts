@@ -1,6 +1,8 @@
 import os from 'node:os';
-import { Session } from '../client/session.js';
-import { isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
+import type { PeerIdentity } from '../client/server-identity.js';
+import { Session, type SessionOptions } from '../client/session.js';
+import { hostPortOf, isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
+import { KnownHosts } from '../credentials/known-hosts.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { RemoteFileSystem } from '../fs/remote-file-system.js';
 import { sessionOf } from '../transfer/copy-step.js';
@@ -36,6 +38,8 @@ export interface ConnectionsOptions {
   /** Print "waiting for a slot" notices on stderr. Default true. */
   notices?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Where accepted TLS identities are pinned. Default known_hosts in the config directory. */
+  knownHosts?: KnownHosts;
 }
 
 /**
@@ -73,7 +77,14 @@ export class Connections {
     const old = sessionOf(fs);
     const password = old === undefined ? undefined : this.passwords.get(`${old.user}@${old.url}`);
     if (old === undefined || password === undefined) return fs;
-    const session = await Session.connect({ url: old.url, user: old.user, password, onQueue: (position) => this.notice(old.user, old.where, position) });
+    const identity = old.url.startsWith('wss:') ? await this.identityPolicy(hostPortOf(old.url)) : undefined;
+    const session = await Session.connect({
+      url: old.url,
+      user: old.user,
+      password,
+      onQueue: (position) => this.notice(old.user, old.where, position),
+      ...(identity ? { identity: identity.policy, onIdentity: identity.accepted } : {}),
+    });
     this.extra.add(session);
     return new RemoteFileSystem(session);
   };
@@ -91,15 +102,41 @@ export class Connections {
 
   private async connect(arg: RemoteArg): Promise<Session> {
     const where = `${arg.url.host}:${arg.url.port}`;
+    const tls = arg.url.wsUrl.startsWith('wss:');
+    const identity = tls ? await this.identityPolicy(hostPortOf(arg.url.wsUrl)) : undefined;
     const password = await this.password(`${arg.user}@${where}`);
     const session = await Session.connect({
       url: arg.url.wsUrl,
       user: arg.user,
       password,
       onQueue: (position) => this.notice(arg.user, where, position),
+      ...(identity ? { identity: identity.policy, onIdentity: identity.accepted } : {}),
     });
     this.passwords.set(arg.key, password);
     return session;
+  }
+
+  /**
+   * What this client knows of a TLS server's identity: FERRY_FINGERPRINT, else the known_hosts
+   * pin. A fingerprint given for a server not pinned yet is pinned once the server shows it (a
+   * CA-verified server with no pin is not pinned: its CA vouches for it, and it may rotate).
+   */
+  private async identityPolicy(hostPort: string): Promise<{ policy: NonNullable<SessionOptions['identity']>; accepted: (peer: PeerIdentity) => void }> {
+    const knownHosts = (this.options.knownHosts ??= new KnownHosts());
+    const env = this.options.env ?? process.env;
+    const pinned = await knownHosts.lookup(hostPort);
+    const expected = env.FERRY_FINGERPRINT?.trim() || undefined;
+    const policy = expected !== undefined ? { expected } : pinned ? { pinned: { fingerprint: pinned.fingerprint, file: knownHosts.file, line: pinned.line } } : {};
+    let saved = pinned !== undefined;
+    const accepted = (peer: PeerIdentity) => {
+      if (saved || expected === undefined) return;
+      saved = true;
+      knownHosts.add(hostPort, peer.fingerprint).then(
+        () => this.options.notices !== false && process.stderr.write(`ferry: pinned ${hostPort} as ${peer.fingerprint} in ${knownHosts.file}\n`),
+        (error: unknown) => process.stderr.write(`ferry: could not write ${knownHosts.file}: ${(error as Error).message}\n`),
+      );
+    };
+    return { policy, accepted };
   }
 
   private notice(user: string, where: string, position: number): void {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import {
   CLIENT_STREAM_BASE,
@@ -18,6 +20,7 @@ import {
   type WireError,
   writeFrameHeader,
 } from '../protocol/index.js';
+import { checkIdentity, peerIdentity, type IdentityPolicy, type PeerIdentity } from './server-identity.js';
 import { hostPortOf } from './url.js';
 
 /*
@@ -48,6 +51,15 @@ export interface ConnectionOptions {
   heartbeatMs: number;
   sendHighWaterBytes: number;
   onQueue(position: number): void;
+  /**
+   * For wss:// only: what is known of the server's identity. The handshake accepts any
+   * certificate; this decides, before anything is sent over the WebSocket (the password goes
+   * only after the server's hello), with checkIdentity. Without it, only a certificate a trusted
+   * CA issued for the host is accepted.
+   */
+  identity?: Omit<IdentityPolicy, 'where'>;
+  /** Told the identity of a wss:// server that was accepted (to pin it). */
+  onIdentity?(peer: PeerIdentity): void;
 }
 
 interface Pending {
@@ -140,6 +152,9 @@ export class Connection {
           maxPayload: LIMITS.maxServerMessageBytes,
           handshakeTimeout: options.timeoutMs,
           generateMask: zeroMask,
+          // The identity is checked by checkIdentity at 'upgrade', which can tell a pinned
+          // self-signed certificate from an unknown one; OpenSSL's verdict is one of its inputs.
+          rejectUnauthorized: false,
         });
       } catch (error) {
         reject(new FerryError('EINVAL', `bad server URL ${options.url}: ${(error as Error).message}`));
@@ -170,6 +185,14 @@ export class Connection {
         if (/subprotocol|Unexpected server response: 4\d\d/i.test(error.message)) {
           fail(new FerryError('EPROTO', `${where} does not speak ${SUBPROTOCOL}: ${error.message}`));
         }
+      });
+      ws.on('upgrade', (response: IncomingMessage) => {
+        const socket = response.socket;
+        if (!(socket instanceof TLSSocket)) return;
+        const peer = peerIdentity(socket);
+        const refusal = checkIdentity(peer, { where, ...options.identity });
+        if (refusal) return fail(refusal);
+        options.onIdentity?.(peer);
       });
       ws.on('close', (code: number, reason: Buffer) => {
         if (closingError) return fail(closingError);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError, LIMITS, type ErrorCode, type Op, type ParamsOf, type Results } from '../protocol/index.js';
-import { Connection, canceled, type StreamHandlers } from './connection.js';
+import { Connection, canceled, type ConnectionOptions, type StreamHandlers } from './connection.js';
 import { hostPortOf } from './url.js';
 
 export type { StreamEvent, StreamHandlers } from './connection.js';
@@ -32,6 +32,13 @@ export interface SessionOptions {
   heartbeatIntervalMs?: number;
   /** Bytes of frames waiting for the socket before sendFrame makes the caller wait. Default 4 MiB. */
   sendHighWaterBytes?: number;
+  /**
+   * For wss:// (see ConnectionOptions.identity): the same for every dial, so a server that comes
+   * back after a cut with another certificate is refused (EIDENTITY ends the session).
+   */
+  identity?: ConnectionOptions['identity'];
+  /** Told the identity of a wss:// server each time one is accepted. */
+  onIdentity?: ConnectionOptions['onIdentity'];
 }
 
 export interface SessionEvents {
@@ -42,7 +49,7 @@ export interface SessionEvents {
 }
 
 /** Failures on (re)login that retrying with the same credentials cannot fix. */
-const FINAL_CODES = new Set<ErrorCode>(['EAUTH', 'EPENDING', 'EPROTO', 'EINVAL']);
+const FINAL_CODES = new Set<ErrorCode>(['EAUTH', 'EPENDING', 'EPROTO', 'EINVAL', 'EIDENTITY']);
 
 /**
  * A logged-in connection to a ferry server that outlives network trouble: after a drop it
@@ -248,6 +255,8 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#options.onQueue?.(position);
         this.emit('queue', position);
       },
+      ...(this.#options.identity ? { identity: this.#options.identity } : {}),
+      ...(this.#options.onIdentity ? { onIdentity: this.#options.onIdentity } : {}),
     });
   }
 

@@ -27,6 +27,7 @@ export const ERRORS = {
   ETIMEDOUT: 'timed out',
   ECANCELED: 'canceled',
   ENETWORK: 'connection lost',
+  EIDENTITY: "the server's identity is unknown or has changed",
   EINTERNAL: 'internal server error',
 } as const;
 

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { FerryError } from '../protocol/index.js';
+
+/** What a TLS handshake tells about the server. */
+export interface PeerIdentity {
+  /** `SHA256:` + unpadded base64 of the SHA-256 of the leaf certificate (DER). */
+  fingerprint: string;
+  /** The certificate chains to a CA this machine trusts and names the host dialled. */
+  authorized: boolean;
+  /** Why not, when not (OpenSSL's code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED). */
+  authorizationError?: string;
+}
+
+/** The identity of the server at the other end of `socket` (a handshake that completed). */
+export function peerIdentity(socket: TLSSocket): PeerIdentity {
+  const cert = socket.getPeerCertificate(true);
+  const digest = createHash('sha256').update(cert.raw).digest('base64').replace(/=+$/, '');
+  const error = socket.authorizationError;
+  return {
+    fingerprint: `SHA256:${digest}`,
+    authorized: socket.authorized,
+    ...(error === undefined || error === null ? {} : { authorizationError: String(error) }),
+  };
+}
+
+/** What the client knows of a server before it connects. */
+export interface IdentityPolicy {
+  /** `host:port`, for messages. */
+  where: string;
+  /** A fingerprint the user gave for this connection (FERRY_FINGERPRINT, --fingerprint). */
+  expected?: string;
+  /** The fingerprint pinned in known_hosts, with where it is written. */
+  pinned?: { fingerprint: string; file: string; line: number };
+}
+
+/**
+ * Decides whether to talk to a server, ssh-style: a pinned or given fingerprint must match
+ * exactly (a CA does not override a pin); without one, a certificate that a trusted CA issued
+ * for this host name is enough; anything else is EIDENTITY, with the fingerprint in the message
+ * so the user can compare it with what the administrator handed out (`ferry serve --fingerprint`).
+ * Undefined when the server may be talked to.
+ */
+export function checkIdentity(peer: PeerIdentity, policy: IdentityPolicy): FerryError | undefined {
+  const { where, expected, pinned } = policy;
+  if (expected !== undefined) {
+    if (normalize(expected) === peer.fingerprint) return undefined;
+    return new FerryError('EIDENTITY', `${where} presented ${peer.fingerprint}, not the fingerprint given (${expected}); nothing was sent to it`);
+  }
+  if (pinned !== undefined) {
+    if (pinned.fingerprint === peer.fingerprint) return undefined;
+    return new FerryError(
+      'EIDENTITY',
+      [
+        `THE IDENTITY OF ${where} HAS CHANGED. Someone could be intercepting the connection, or the server's certificate was replaced.`,
+        `  known:     ${pinned.fingerprint} (${pinned.file}, line ${pinned.line})`,
+        `  presented: ${peer.fingerprint}`,
+        `Nothing was sent to it. If the administrator confirms the new fingerprint, remove line ${pinned.line} of ${pinned.file} and connect again.`,
+      ].join('\n'),
+    );
+  }
+  if (peer.authorized) return undefined;
+  const reason = peer.authorizationError === undefined ? '' : ` (${describe(peer.authorizationError)})`;
+  return new FerryError(
+    'EIDENTITY',
+    `the identity of ${where} is not known${reason}: it presented ${peer.fingerprint}. If that is what its administrator gave you ` +
+      `(ferry serve --fingerprint on the server), connect with FERRY_FINGERPRINT=${peer.fingerprint}; it is then kept in known_hosts`,
+  );
+}
+
+/** A fingerprint as people paste it: `SHA256:` may be missing or in another case. */
+function normalize(text: string): string {
+  const trimmed = text.trim();
+  return /^sha256:/i.test(trimmed) ? `SHA256:${trimmed.slice(7)}` : `SHA256:${trimmed}`;
+}
+
+const REASONS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'a self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'a certificate from a CA this machine does not trust',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'a certificate from a CA this machine does not trust',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'a certificate from a CA this machine does not trust',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another host name',
+};
+
+function describe(code: string): string {
+  return REASONS[code] ?? code;
+}
