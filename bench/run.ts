@@ -27,6 +27,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { certificateFingerprints, generatedTlsFiles } from '../server/tls/server-identity.js';
 import { SqliteUserStore } from '../server/users/sqlite-user-store.js';
 import { Session, type SessionOptions } from '../src/client/session.js';
 import { parseSize } from '../src/util/units.js';
@@ -44,6 +45,7 @@ const PROJECT = resolve(HERE, '..', '..');
 const CLI_MAIN = join(PROJECT, 'dist', 'src', 'cli', 'main.js');
 const TREE_FILE_SIZE = 64 * 1024;
 const FERRY = 'ferry (ws://)';
+const FERRY_TLS = 'ferry (wss://)';
 
 const { values: args } = parseArgs({
   options: {
@@ -127,6 +129,14 @@ async function transfers(): Promise<void> {
   const server = await startServerChild(CLI_MAIN, root, serverArgs, args.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args.profile)}`] : []);
   const sessionOptions: SessionOptions = { url: `ws://127.0.0.1:${server.port}`, user: 'bench', password };
   const session = await Session.connect(sessionOptions);
+  // The same engine over TLS: a second server with its own self-signed identity, pinned here.
+  const tlsRoot = join(work, 'server-tls');
+  const tlsUsers = SqliteUserStore.open(join(tlsRoot, 'users.db'));
+  await tlsUsers.add('bench', password);
+  tlsUsers.close();
+  const tlsServer = await startServerChild(CLI_MAIN, tlsRoot, [...serverArgs, '--tls']);
+  const { fingerprint } = certificateFingerprints(await readFile(generatedTlsFiles(tlsRoot).certFile, 'utf8'));
+  const tlsSession = await Session.connect({ url: `wss://127.0.0.1:${tlsServer.port}`, user: 'bench', password, identity: { expected: fingerprint } });
   const measurements: Measurement[] = [];
   let peers: Peers | undefined;
   let idle: Awaited<ReturnType<typeof idleSessionsRss>> | undefined;
@@ -146,9 +156,12 @@ async function transfers(): Promise<void> {
       if (peers.missing.length > 0) console.error(`peers not installed: ${peers.missing.join(', ')} (install them with npm run bench -- --peers)`);
     }
     const ours = ferryCases({ session, bigPath, bigSha256, treePath, treeFiles, jobs, downloadDir });
+    const oursTls = ferryCases({ session: tlsSession, bigPath, bigSha256, treePath, treeFiles, jobs, downloadDir });
     for (const kind of Object.keys(WORKLOADS) as WorkloadKind[]) {
       const mine = ours.find((c) => c.kind === kind)!;
       measurements.push(await measure(WORKLOADS[kind], FERRY, kind.startsWith('big') ? bigSize : treeFiles * TREE_FILE_SIZE, mine, server));
+      const mineTls = oursTls.find((c) => c.kind === kind)!;
+      measurements.push(await measure(WORKLOADS[kind], FERRY_TLS, kind.startsWith('big') ? bigSize : treeFiles * TREE_FILE_SIZE, mineTls, tlsServer));
       for (const peer of peers?.cases.filter((c) => c.kind === kind) ?? []) {
         measurements.push(await measure(WORKLOADS[kind], peer.tool, kind.startsWith('big') ? bigSize : treeFiles * TREE_FILE_SIZE, peer));
       }
@@ -183,8 +196,10 @@ async function transfers(): Promise<void> {
     }
   } finally {
     await session.close();
+    await tlsSession.close();
     await peers?.stop();
     await server.stop();
+    await tlsServer.stop();
     await rm(work, { recursive: true, force: true });
   }
 
@@ -239,6 +254,7 @@ async function measure(workload: string, tool: string, bytes: number, work: Pick
 /** The issue's targets, as ratios and sizes from this run's measurements. */
 function targets(measurements: Measurement[]): TargetCheck[] {
   const ratio = (kind: WorkloadKind, peer: string) => ratioOf(measurements, WORKLOADS[kind], peer, { reference: FERRY });
+  const tlsRatio = (kind: WorkloadKind, peer: string) => ratioOf(measurements, WORKLOADS[kind], peer, { reference: FERRY_TLS });
   const rateOf = (workload: string) => {
     const m = measurements.find((x) => x.workload === workload && x.tool === FERRY);
     return m ? median(rates(m)) : Number.NaN;
@@ -250,6 +266,8 @@ function targets(measurements: Measurement[]): TargetCheck[] {
     { label: `${WORKLOADS['big-down']}: ≥ 1.0× vsftpd + curl`, value: ratio('big-down', 'vsftpd + curl'), unit: '×', target: 1, higherIsBetter: true },
     { label: `${WORKLOADS['big-up']}: ≥ 2.0× scp aes128-gcm`, value: ratio('big-up', 'scp aes128-gcm'), unit: '×', target: 2, higherIsBetter: true },
     { label: `${WORKLOADS['big-down']}: ≥ 2.0× scp aes128-gcm`, value: ratio('big-down', 'scp aes128-gcm'), unit: '×', target: 2, higherIsBetter: true },
+    { label: `${WORKLOADS['big-up']}: wss:// ≥ 1.5× scp aes128-gcm`, value: tlsRatio('big-up', 'scp aes128-gcm'), unit: '×', target: 1.5, higherIsBetter: true },
+    { label: `${WORKLOADS['big-down']}: wss:// ≥ 1.5× scp aes128-gcm`, value: tlsRatio('big-down', 'scp aes128-gcm'), unit: '×', target: 1.5, higherIsBetter: true },
     { label: `${WORKLOADS['tree-up']}: ≥ 2.5× lftp mirror --parallel=4`, value: ratio('tree-up', 'vsftpd + lftp mirror --parallel=4'), unit: '×', target: 2.5, higherIsBetter: true },
     { label: `${WORKLOADS['tree-down']}: ≥ 2.5× lftp mirror --parallel=4`, value: ratio('tree-down', 'vsftpd + lftp mirror --parallel=4'), unit: '×', target: 2.5, higherIsBetter: true },
     { label: `${CROWD}: aggregate ≥ 80 % of one stream (${WORKLOADS['big-up']})`, value: (100 * rateOf(CROWD)) / rateOf(WORKLOADS['big-up']), unit: '%', target: 80, higherIsBetter: true },
