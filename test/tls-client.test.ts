@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,3 +126,40 @@ async function mkdirp(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   return dir;
 }
+
+/** `ferry ls` on a real terminal (script(1) gives it a pty), answering the trust question with `answer`. */
+async function lsOnTerminal(ts: TestServer, config: string, answer: string): Promise<{ code: number | null; out: string }> {
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'ls', `ferrys://alice@127.0.0.1:${ts.port}/`].map(quote).join(' ');
+  const env = { ...process.env, XDG_CONFIG_HOME: config, FERRY_PASSWORD: ALICE.password, FERRY_FINGERPRINT: undefined };
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let answered = false;
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (!answered && out.includes('Trust it?')) {
+      answered = true;
+      child.stdin.write(`${answer}\r`);
+    }
+  });
+  return { code: await exited, out };
+}
+
+test('on a terminal, first contact shows the fingerprint and asks once; yes keeps it in known_hosts, no stops with EIDENTITY', async (t) => {
+  const ts = await tlsServer(t);
+  const fingerprint = ts.server.tls!.fingerprint;
+  const refusing = await tempDir(t, 'ferry-tls-tty-no-');
+  const no = await lsOnTerminal(ts, refusing, 'no');
+  t.is(no.code, EXIT_NETWORK, no.out);
+  t.true(no.out.includes(fingerprint), 'the fingerprint is shown before the question');
+  t.regex(no.out, /was not accepted/);
+  await t.throwsAsync(readFile(join(refusing, 'ferry', 'known_hosts')), { code: 'ENOENT' });
+
+  const accepting = await tempDir(t, 'ferry-tls-tty-yes-');
+  const yes = await lsOnTerminal(ts, accepting, 'yes');
+  t.is(yes.code, 0, yes.out);
+  t.true((await readFile(join(accepting, 'ferry', 'known_hosts'), 'utf8')).includes(`127.0.0.1:${ts.port} ${fingerprint}`));
+  const later = await ls(ts, accepting);
+  t.is(later.code, 0, 'no question the second time');
+});

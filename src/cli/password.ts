@@ -19,13 +19,26 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream = proce
  * prompt to stderr. Backspace edits, Ctrl-C and Ctrl-D abort with ECANCELED.
  */
 export function promptPassword(prompt: string): Promise<string> {
+  return readTerminalLine(prompt, { echo: false, what: 'password entry', noTerminal: 'no terminal to ask for a password on' });
+}
+
+/**
+ * Asks a question on the terminal and reads one line with echo, writing the question to stderr.
+ * Resolves with the answer, trimmed and lower-cased; Ctrl-C or Ctrl-D is ECANCELED.
+ */
+export async function promptLine(question: string): Promise<string> {
+  return (await readTerminalLine(question, { echo: true, what: 'the question', noTerminal: 'no terminal to ask on' })).trim().toLowerCase();
+}
+
+/** One line typed on the terminal, in raw mode so that echo is ours to give or not. */
+function readTerminalLine(prompt: string, options: { echo: boolean; what: string; noTerminal: string }): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) return Promise.reject(new UsageError('no terminal to ask for a password on'));
+  if (!stdin.isTTY) return Promise.reject(new UsageError(options.noTerminal));
   return new Promise((resolve, reject) => {
     let value = '';
     const wasRaw = stdin.isRaw;
     // Echo goes off before the prompt shows: whatever is typed (or pasted) the moment the prompt
-    // appears must never reach the screen.
+    // appears must never reach the screen unless we show it.
     stdin.setRawMode(true);
     process.stderr.write(prompt);
     stdin.resume();
@@ -41,9 +54,14 @@ export function promptPassword(prompt: string): Promise<string> {
     const onData = (data: string) => {
       for (const ch of data) {
         if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003' || ch === '\u0004') return done(new FerryError('ECANCELED', 'password entry canceled'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (ch >= ' ') value += ch;
+        if (ch === '\u0003' || ch === '\u0004') return done(new FerryError('ECANCELED', `${options.what} canceled`));
+        if (ch === '\u007f' || ch === '\b') {
+          if (options.echo && value.length > 0) process.stderr.write('\b \b');
+          value = value.slice(0, -1);
+        } else if (ch >= ' ') {
+          value += ch;
+          if (options.echo) process.stderr.write(ch);
+        }
       }
     };
     stdin.on('data', onData);

@@ -1,5 +1,6 @@
 import os from 'node:os';
-import type { PeerIdentity } from '../client/server-identity.js';
+import { describeAuthorization, probeIdentity, type PeerIdentity } from '../client/server-identity.js';
+import { FerryError } from '../protocol/index.js';
 import { Session, type SessionOptions } from '../client/session.js';
 import { hostPortOf, isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
 import { KnownHosts } from '../credentials/known-hosts.js';
@@ -7,7 +8,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { RemoteFileSystem } from '../fs/remote-file-system.js';
 import { sessionOf } from '../transfer/copy-step.js';
 import { UsageError } from './cli-errors.js';
-import { readPasswordFromStdin, resolvePassword } from './password.js';
+import { promptLine, readPasswordFromStdin, resolvePassword } from './password.js';
 
 /** A `ferry://` argument with the user filled in. */
 export interface RemoteArg {
@@ -125,9 +126,17 @@ export class Connections {
     const knownHosts = (this.options.knownHosts ??= new KnownHosts());
     const env = this.options.env ?? process.env;
     const pinned = await knownHosts.lookup(hostPort);
-    const expected = env.FERRY_FINGERPRINT?.trim() || undefined;
-    const policy = expected !== undefined ? { expected } : pinned ? { pinned: { fingerprint: pinned.fingerprint, file: knownHosts.file, line: pinned.line } } : {};
+    let expected = env.FERRY_FINGERPRINT?.trim() || undefined;
     let saved = pinned !== undefined;
+    if (expected === undefined && pinned === undefined && !this.options.passwordStdin && process.stdin.isTTY) {
+      // First contact on a terminal: ask, as ssh does, before any password is asked or sent.
+      const answer = await this.askAboutUnknown(hostPort, knownHosts);
+      if (answer !== undefined) {
+        expected = answer.fingerprint;
+        saved = !answer.save;
+      }
+    }
+    const policy = expected !== undefined ? { expected } : pinned ? { pinned: { fingerprint: pinned.fingerprint, file: knownHosts.file, line: pinned.line } } : {};
     const accepted = (peer: PeerIdentity) => {
       if (saved || expected === undefined) return;
       saved = true;
@@ -137,6 +146,27 @@ export class Connections {
       );
     };
     return { policy, accepted };
+  }
+
+  /**
+   * Shows an unknown TLS server's fingerprint and asks whether to trust it: yes (and keep it in
+   * known_hosts), once (this command only), or no (EIDENTITY). Undefined when a trusted CA vouches
+   * for the server (nothing to ask).
+   */
+  private async askAboutUnknown(hostPort: string, knownHosts: KnownHosts): Promise<{ fingerprint: string; save: boolean } | undefined> {
+    const colon = hostPort.lastIndexOf(':');
+    const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
+    const peer = await probeIdentity(host, Number(hostPort.slice(colon + 1)));
+    if (peer.authorized) return undefined;
+    process.stderr.write(
+      `The identity of ${hostPort} is not known${peer.authorizationError ? ` (${describeAuthorization(peer.authorizationError)})` : ''}.\n` +
+        `  fingerprint: ${peer.fingerprint}\n` +
+        `Compare it with what the server's administrator gave you (ferry serve --fingerprint).\n`,
+    );
+    const answer = await promptLine('Trust it? yes = and remember it, once = this time only, no = stop [yes/once/no]: ');
+    if (answer === 'yes' || answer === 'y') return { fingerprint: peer.fingerprint, save: true };
+    if (answer === 'once') return { fingerprint: peer.fingerprint, save: false };
+    throw new FerryError('EIDENTITY', `not connecting to ${hostPort}: its identity ${peer.fingerprint} was not accepted; nothing was sent to it (known hosts: ${knownHosts.file})`);
   }
 
   private notice(user: string, where: string, position: number): void {

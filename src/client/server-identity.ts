@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
 import { FerryError } from '../protocol/index.js';
 
 /** What a TLS handshake tells about the server. */
@@ -60,7 +61,7 @@ export function checkIdentity(peer: PeerIdentity, policy: IdentityPolicy): Ferry
     );
   }
   if (peer.authorized) return undefined;
-  const reason = peer.authorizationError === undefined ? '' : ` (${describe(peer.authorizationError)})`;
+  const reason = peer.authorizationError === undefined ? '' : ` (${describeAuthorization(peer.authorizationError)})`;
   return new FerryError(
     'EIDENTITY',
     `the identity of ${where} is not known${reason}: it presented ${peer.fingerprint}. If that is what its administrator gave you ` +
@@ -84,6 +85,25 @@ const REASONS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another host name',
 };
 
-function describe(code: string): string {
+/** OpenSSL's verdict on a certificate in words (the code itself when it is a rare one). */
+export function describeAuthorization(code: string): string {
   return REASONS[code] ?? code;
+}
+
+/**
+ * Looks at a TLS server's certificate without speaking ferry to it: a handshake, then close.
+ * For asking a person about an unknown server before anything (a password) is asked or sent.
+ * The real connection checks again (IdentityPolicy.expected), so what the person accepted is
+ * what it talks to.
+ */
+export function probeIdentity(host: string, port: number, timeoutMs = 15_000): Promise<PeerIdentity> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }), timeout: timeoutMs }, () => {
+      const peer = peerIdentity(socket);
+      socket.end();
+      resolve(peer);
+    });
+    socket.once('timeout', () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
+    socket.once('error', (error) => reject(new FerryError('ENETWORK', `cannot connect to ${host}:${port}: ${error.message}`)));
+  });
 }
