@@ -44,7 +44,7 @@ test('an unknown self-signed server is refused with its fingerprint; a given one
   t.is(unknown.code, EXIT_NETWORK, unknown.stderr);
   t.regex(unknown.stderr, /is not known \(a self-signed certificate\)/);
   t.true(unknown.stderr.includes(fingerprint), 'the fingerprint is in the message');
-  t.regex(unknown.stderr, /FERRY_FINGERPRINT=/);
+  t.regex(unknown.stderr, /--fingerprint SHA256:/);
 
   const wrong = await ls(ts, config, { FERRY_FINGERPRINT: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
   t.is(wrong.code, EXIT_NETWORK);
@@ -57,6 +57,17 @@ test('an unknown self-signed server is refused with its fingerprint; a given one
 
   const again = await ls(ts, config);
   t.is(again.code, 0, again.stderr);
+
+  // The flag does what the variable does, for get/put too.
+  const other = await tempDir(t, 'ferry-tls-flag-');
+  const local = join(other, 'got');
+  const put = await runCli(['put', '--fingerprint', fingerprint, join(config, 'ferry', 'known_hosts'), `ferrys://alice@127.0.0.1:${ts.port}/kh.txt`], {
+    env: { XDG_CONFIG_HOME: other, FERRY_PASSWORD: ALICE.password },
+  });
+  t.is(put.code, 0, put.stderr);
+  const get = await runCli(['get', `ferrys://alice@127.0.0.1:${ts.port}/kh.txt`, local], { env: { XDG_CONFIG_HOME: other, FERRY_PASSWORD: ALICE.password } });
+  t.is(get.code, 0, get.stderr);
+  t.is(await readFile(local, 'utf8'), knownHosts, 'the file went up and came back over wss://');
 });
 
 test('a pin that no longer matches is refused loudly, with both fingerprints and the line to remove', async (t) => {

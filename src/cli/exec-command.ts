@@ -47,6 +47,7 @@ export function registerExecCommand(program: Command, setExit: (code: ExitCode) 
     .argument('<url>', 'ferry://user@host:port/dir (the directory to run in; / is your home)')
     .argument('<command...>', 'the program and its arguments; put -- before them when any starts with -')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .addHelpText('after', '\nExample:\n  ferry exec ferry://alice@files.example/photos -- sha256sum trip.jpg\n')
     .action(async (url: string, argv: string[], flags: RemoteFlags) => {
       const { result, interrupted } = await withSession(url, flags, (session, arg) => runInForeground(session, argv, arg.url.path));

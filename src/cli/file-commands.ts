@@ -15,6 +15,7 @@ export function registerFileCommands(program: Command): void {
     .argument('<url>', 'ferry://user@host:port/path')
     .option('-p, --parents', 'create missing parents too; no error if it exists')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .action(async (url: string, flags: RemoteFlags & { parents?: boolean }) => {
       await withSession(url, flags, (session, arg) => session.request('mkdir', { path: arg.url.path, ...(flags.parents ? { parents: true } : {}) }));
     });
@@ -25,6 +26,7 @@ export function registerFileCommands(program: Command): void {
     .argument('<url>', 'ferry://user@host:port/path')
     .option('-r, --recursive', 'remove a directory and everything in it')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .action(async (url: string, flags: RemoteFlags & { recursive?: boolean }) => {
       const arg = parseRemoteArg(url);
       if (posix.normalize(arg.url.path) === '/') throw new FerryError('EACCES', 'refusing to remove the home directory itself');
@@ -39,6 +41,7 @@ export function registerFileCommands(program: Command): void {
     .argument('<to>', 'ferry://user@host:port/path or /path')
     .option('-f, --force', 'replace an existing file')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .action(async (from: string, to: string, flags: RemoteFlags & { force?: boolean }) => {
       const source = parseRemoteArg(from);
       let targetPath: string;
@@ -67,6 +70,7 @@ export function registerFileCommands(program: Command): void {
     .argument('<url>', 'ferry://user@host:port/ (the path is ignored)')
     .option('--json', '{"used": bytes, "total": bytes (0 = unlimited)}')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .action(async (url: string, flags: RemoteFlags & { json?: boolean }) => {
       const quota = await withSession(url, flags, (session) => session.request('quota', {}));
       if (flags.json) process.stdout.write(`${JSON.stringify(quota)}\n`);

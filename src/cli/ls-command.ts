@@ -20,6 +20,7 @@ export function registerLsCommand(program: Command): void {
     .option('--human', 'with -l: sizes as KiB, MiB, …')
     .option('--json', 'entries as a JSON array (name, type, size, mtime in ms, mode)')
     .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
     .action(async (url: string, flags: LsFlags) => {
       const entries = await withSession(url, flags, async (session, arg) => {
         const { entry } = await session.request('stat', { path: arg.url.path });

@@ -3,6 +3,8 @@ import { Connections, parseRemoteArg, type RemoteArg } from './remote.js';
 
 export interface RemoteFlags {
   passwordStdin?: boolean;
+  /** --fingerprint: the TLS server's expected certificate fingerprint. */
+  fingerprint?: string;
 }
 
 /**
@@ -11,7 +13,7 @@ export interface RemoteFlags {
  */
 export async function withSession<T>(url: string, flags: RemoteFlags, body: (session: Session, arg: RemoteArg) => Promise<T>): Promise<T> {
   const arg = parseRemoteArg(url);
-  const connections = new Connections({ passwordStdin: flags.passwordStdin === true });
+  const connections = new Connections({ passwordStdin: flags.passwordStdin === true, ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}) });
   try {
     return await body(await connections.session(arg), arg);
   } finally {

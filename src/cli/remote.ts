@@ -41,6 +41,8 @@ export interface ConnectionsOptions {
   env?: NodeJS.ProcessEnv;
   /** Where accepted TLS identities are pinned. Default known_hosts in the config directory. */
   knownHosts?: KnownHosts;
+  /** --fingerprint: the TLS server's expected certificate fingerprint (else FERRY_FINGERPRINT). */
+  fingerprint?: string;
 }
 
 /**
@@ -118,15 +120,15 @@ export class Connections {
   }
 
   /**
-   * What this client knows of a TLS server's identity: FERRY_FINGERPRINT, else the known_hosts
-   * pin. A fingerprint given for a server not pinned yet is pinned once the server shows it (a
+   * What this client knows of a TLS server's identity: --fingerprint or FERRY_FINGERPRINT, else
+   * the known_hosts pin (else, on a terminal, what the person answers about it). A fingerprint given for a server not pinned yet is pinned once the server shows it (a
    * CA-verified server with no pin is not pinned: its CA vouches for it, and it may rotate).
    */
   private async identityPolicy(hostPort: string): Promise<{ policy: NonNullable<SessionOptions['identity']>; accepted: (peer: PeerIdentity) => void }> {
     const knownHosts = (this.options.knownHosts ??= new KnownHosts());
     const env = this.options.env ?? process.env;
     const pinned = await knownHosts.lookup(hostPort);
-    let expected = env.FERRY_FINGERPRINT?.trim() || undefined;
+    let expected = this.options.fingerprint?.trim() || env.FERRY_FINGERPRINT?.trim() || undefined;
     let saved = pinned !== undefined;
     if (expected === undefined && pinned === undefined && !this.options.passwordStdin && process.stdin.isTTY) {
       // First contact on a terminal: ask, as ssh does, before any password is asked or sent.

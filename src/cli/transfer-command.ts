@@ -22,6 +22,7 @@ interface TransferFlags {
   conflict: ConflictPolicy;
   quiet?: boolean;
   passwordStdin?: boolean;
+  fingerprint?: string;
 }
 
 /** The policies a script can choose ('ask' needs the TUI). */
@@ -39,7 +40,8 @@ function addTransferOptions(command: Command): Command {
     .option('-j, --jobs <n>', 'files transferred at once (1-64)', parseJobs, 4)
     .addOption(new Option('--conflict <policy>', 'when the destination exists').choices(CLI_POLICIES).default('resume'))
     .option('-q, --quiet', 'no progress and no summary')
-    .option('--password-stdin', 'read the password from standard input');
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it");
 }
 
 /** `ferry get` and `ferry put`. */
@@ -80,7 +82,7 @@ async function runTransfer(direction: 'get' | 'put', paths: string[], flags: Tra
   }
   const sources = paths.slice(0, -1);
   const destination = paths[paths.length - 1]!;
-  const connections = new Connections({ passwordStdin: flags.passwordStdin === true, notices: !flags.quiet });
+  const connections = new Connections({ passwordStdin: flags.passwordStdin === true, notices: !flags.quiet, ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}) });
   const local = new LocalFileSystem();
   let queue: TransferQueue | undefined;
   let bar: ProgressBar | undefined;

@@ -29,7 +29,7 @@ export function peerIdentity(socket: TLSSocket): PeerIdentity {
 export interface IdentityPolicy {
   /** `host:port`, for messages. */
   where: string;
-  /** A fingerprint the user gave for this connection (FERRY_FINGERPRINT, --fingerprint). */
+  /** A fingerprint the user gave for this connection (--fingerprint, FERRY_FINGERPRINT). */
   expected?: string;
   /** The fingerprint pinned in known_hosts, with where it is written. */
   pinned?: { fingerprint: string; file: string; line: number };
@@ -65,7 +65,7 @@ export function checkIdentity(peer: PeerIdentity, policy: IdentityPolicy): Ferry
   return new FerryError(
     'EIDENTITY',
     `the identity of ${where} is not known${reason}: it presented ${peer.fingerprint}. If that is what its administrator gave you ` +
-      `(ferry serve --fingerprint on the server), connect with FERRY_FINGERPRINT=${peer.fingerprint}; it is then kept in known_hosts`,
+      `(ferry serve --fingerprint on the server), connect with --fingerprint ${peer.fingerprint} (or FERRY_FINGERPRINT); it is then kept in known_hosts`,
   );
 }
 
