@@ -174,3 +174,9 @@ test('on a terminal, first contact shows the fingerprint and asks once; yes keep
   const later = await ls(ts, accepting);
   t.is(later.code, 0, 'no question the second time');
 });
+
+test('ferry connect refuses ferrys:// until the file manager speaks TLS, rather than dialling ws://', async (t) => {
+  const { parseConnectTarget } = await import('../src/cli/tui-command.js');
+  t.throws(() => parseConnectTarget('ferrys://alice@files.example:7070'), { message: /cannot connect over TLS yet/ });
+  t.like(parseConnectTarget('ferry://alice@files.example:7070'), { host: 'files.example', port: 7070, user: 'alice' });
+});

@@ -50,6 +50,11 @@ export function parseConnectTarget(text: string, env: NodeJS.ProcessEnv = proces
     throw new UsageError(error instanceof FerryError ? error.message : String(error));
   }
   if (url.path !== '/') throw new UsageError(`connect takes user@host[:port], without a path: ${JSON.stringify(text)}`);
+  if (url.wsUrl.startsWith('wss:')) {
+    // The login dialog and its host list know only ws:// so far; a silent downgrade would send
+    // the password in the clear to whatever answers.
+    throw new UsageError(`the file manager cannot connect over TLS yet: ${JSON.stringify(text)}; use the command line (ferry ls, get, put … ferrys://…) for this server`);
+  }
   return { host: url.host, port: url.port, user: url.user ?? (env.FERRY_USER || os.userInfo().username) };
 }
 
