@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -16,7 +15,8 @@ import { Session, SERVER_VERSION } from './session/session.js';
 import { UploadBudget } from './session/upload-budget.js';
 import { LocalStorage } from './storage/local-storage.js';
 import type { Storage } from './storage/storage.js';
-import { isLoopback, TLS_SETTINGS, wantsTls } from './tls/transport.js';
+import { FrontDoor } from './tls/front-door.js';
+import { isLoopback, wantsTls } from './tls/transport.js';
 import { loadTlsIdentity, type TlsIdentity } from './tls/server-identity.js';
 import { Registration } from './users/registration.js';
 import { SqliteUserStore } from './users/sqlite-user-store.js';
@@ -142,15 +142,25 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
   };
   const useTls = wantsTls(settings);
   // The certificate is set at listen() (it may have to be made first) and again by reloadTls().
-  const http = useTls
-    ? createHttpsServer({ ...deadlines, ...TLS_SETTINGS, handshakeTimeout: settings.upgradeTimeoutMs }, onHttpRequest)
-    : createHttpServer(deadlines, onHttpRequest);
+  const door = new FrontDoor({
+    tls: useTls,
+    http: deadlines,
+    handshakeTimeoutMs: settings.upgradeTimeoutMs,
+    onSocket,
+    onRequest: onHttpRequest,
+    onUpgrade,
+    // Bytes that are not HTTP (or a request Node gave up on): cut at once, no answer.
+    onClientError: (error, socket) => {
+      refusals.note('client-error', 'debug', { ip: normalizeIp((socket as Socket).remoteAddress), code: error.code }, 'dropped a connection that sent no valid HTTP');
+      cut(socket);
+    },
+  });
   let identity: TlsIdentity | undefined;
 
   /** Reads (or, the first time, makes) the server's certificate and gives it to new handshakes. */
   async function loadIdentity(): Promise<TlsIdentity> {
     const loaded = await loadTlsIdentity(settings.root, { certFile: settings.tlsCert, keyFile: settings.tlsKey }, [settings.host]);
-    (http as HttpsServer).setSecureContext({ cert: loaded.cert, key: loaded.key });
+    door.setSecureContext({ cert: loaded.cert, key: loaded.key });
     identity = loaded;
     return loaded;
   }
@@ -161,15 +171,6 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     clientTracking: false,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
-  http.on('connection', onSocket);
-  http.on('upgrade', onUpgrade);
-  // Bytes that are not HTTP (or a request Node gave up on): cut at once, no answer.
-  http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    refusals.note('client-error', 'debug', { ip: normalizeIp((socket as Socket).remoteAddress), code: error.code }, 'dropped a connection that sent no valid HTTP');
-    cut(socket);
-  });
-  // Keep-alive HTTP connections must not hold close() up.
-  http.keepAliveTimeout = 1000;
 
   let heartbeat: NodeJS.Timeout | undefined;
   let sweeper: NodeJS.Timeout | undefined;
@@ -180,22 +181,22 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
    * limit of connections not logged in yet it is destroyed at once (no HTTP parsing, no answer);
    * else it is counted and must complete the WebSocket upgrade within upgradeTimeoutMs.
    */
-  function onSocket(socket: Socket): void {
+  function onSocket(socket: Socket): boolean {
     if (closing || socket.destroyed) {
       socket.destroy();
-      return;
+      return false;
     }
     const ip = normalizeIp(socket.remoteAddress);
     const fromIp = unauthenticatedPerIp.get(ip) ?? 0;
     if (fromIp >= settings.maxConnectionsPerIp) {
       socket.destroy();
       refusals.note('per-ip', 'info', { ip, limit: settings.maxConnectionsPerIp }, 'too many connections from one address not logged in yet: refused');
-      return;
+      return false;
     }
     if (unauthenticated.size >= settings.maxUnauthenticated) {
       socket.destroy();
       refusals.note('global', 'info', { ip, limit: settings.maxUnauthenticated }, 'too many connections not logged in yet: refused');
-      return;
+      return false;
     }
     unauthenticatedPerIp.set(ip, fromIp + 1);
     const upgradeTimer = setTimeout(() => {
@@ -205,6 +206,7 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     upgradeTimer.unref();
     unauthenticated.set(socket, { ip, upgradeTimer });
     socket.once('close', () => leaveUnauthenticated(socket));
+    return true;
   }
 
   /** Destroys a counted connection, which stops counting now rather than at its 'close'. */
@@ -313,29 +315,23 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
         const loaded = await loadIdentity();
         log.info({ fingerprint: loaded.fingerprint, sha256: loaded.fingerprintHex, source: loaded.source, cert: loaded.certFile }, 'tls identity');
       }
-      return new Promise((resolve, reject) => {
-        const onError = (error: Error): void => reject(error);
-        http.once('error', onError);
-        http.listen(settings.port, settings.host, () => {
-          http.off('error', onError);
-          http.on('error', (error) => log.error({ err: error }, 'server socket error'));
-          heartbeat = setInterval(() => {
-            for (const session of sessions) session.heartbeat();
-          }, parts.heartbeatMs ?? HEARTBEAT_MS);
-          heartbeat.unref();
-          const sweepEvery = Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(settings.partialTtlMs, MAX_SWEEP_INTERVAL_MS));
-          sweeper = setInterval(() => void sweep(), sweepEvery);
-          sweeper.unref();
-          void sweep();
-          const address = server.address()!;
-          log.info(
-            { ...address, tls: useTls, root: settings.root, maxSessions: settings.maxSessions, execAllow: settings.exec.allow, registration: settings.registration },
-            'listening',
-          );
-          if (!useTls && !isLoopback(settings.host)) log.warn({ host: settings.host }, 'plain ws:// off loopback: passwords and files cross the network unencrypted');
-          resolve(address);
-        });
-      });
+      await door.listen(settings.port, settings.host);
+      door.onError((error) => log.error({ err: error }, 'server socket error'));
+      heartbeat = setInterval(() => {
+        for (const session of sessions) session.heartbeat();
+      }, parts.heartbeatMs ?? HEARTBEAT_MS);
+      heartbeat.unref();
+      const sweepEvery = Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(settings.partialTtlMs, MAX_SWEEP_INTERVAL_MS));
+      sweeper = setInterval(() => void sweep(), sweepEvery);
+      sweeper.unref();
+      void sweep();
+      const address = server.address()!;
+      log.info(
+        { ...address, tls: useTls, root: settings.root, maxSessions: settings.maxSessions, execAllow: settings.exec.allow, registration: settings.registration },
+        'listening',
+      );
+      if (!useTls && !isLoopback(settings.host)) log.warn({ host: settings.host }, 'plain ws:// off loopback: passwords and files cross the network unencrypted');
+      return address;
     },
 
     async reloadTls() {
@@ -354,12 +350,12 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
       closing ??= (async () => {
         clearInterval(heartbeat);
         clearInterval(sweeper);
-        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        const stopped = door.close();
         const shutdown = shuttingDownError();
         admission.close(shutdown);
         for (const session of sessions) session.close(CLOSE.SHUTDOWN, shutdown);
         while (sessions.size > 0) await Promise.all([...sessions].map((s) => s.closed));
-        http.closeAllConnections();
+        door.closeAllConnections();
         await stopped;
         wss.close();
         refusals.close();
@@ -372,9 +368,8 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     },
 
     address() {
-      const address = http.address();
-      if (address === null || typeof address === 'string') return null;
-      return { host: address.address, port: address.port };
+      const address = door.address();
+      return address === null ? null : { host: address.address, port: address.port };
     },
 
     get sessions() {

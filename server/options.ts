@@ -71,7 +71,9 @@ export interface ServerOptions {
   /**
    * Transport security (see server/tls/transport.ts). 'on': TLS (wss://), with the certificate
    * files or a self-signed identity; 'off': plain ws:// (`ferry serve` allows that off loopback
-   * only with --insecure); 'auto' (default): TLS when certificate files are given.
+   * only with --insecure); 'auto' (default): TLS when certificate files are given or the address
+   * is not loopback. A TLS server still takes plain ws:// on connections that arrive over
+   * loopback (server/tls/front-door.ts).
    */
   tls: 'auto' | 'on' | 'off';
   /**

@@ -143,9 +143,11 @@ test('while a server runs on the same root: add, passwd, quota, list and del app
   t.deepEqual(await readdir(join(root, 'homes')), []);
 });
 
-test('serve: refuses a public address without --insecure, serves on loopback, stops cleanly on SIGTERM', async (t) => {
+test('serve: refuses plain ws:// on a public address without --insecure, serves on loopback, stops cleanly on SIGTERM', async (t) => {
   const root = await tempRoot(t);
-  const refused = await runCli(['serve', '--root', root, '--host', '0.0.0.0', '--port', '0']);
+  const config = join(root, 'plain.json');
+  await writeFile(config, JSON.stringify({ tls: 'off' }));
+  const refused = await runCli(['serve', '--root', root, '--config', config, '--host', '0.0.0.0', '--port', '0']);
   t.is(refused.code, 2);
   t.regex(refused.stderr, /refusing to listen on 0\.0\.0\.0 without TLS.*--insecure/s);
   t.is((await runCli(['serve', '--root', root, '--port', 'x'])).code, 2);

@@ -73,8 +73,10 @@ export interface SelfSignedOptions {
   commonName: string;
   /** Host names and IP addresses it is for (subjectAltName). */
   names: string[];
-  /** How long it is valid, from one hour ago (clocks differ). Default 20 years. */
+  /** How long it is valid, from `notBefore`. Default 20 years. */
   days?: number;
+  /** Start of validity. Default one hour ago (clocks differ). */
+  notBefore?: Date;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface SelfSignedOptions {
 export function createSelfSigned(options: SelfSignedOptions): { cert: string; key: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const name = sequence(set(sequence(oid('2.5.4.3'), utf8(options.commonName))));
-  const notBefore = new Date(Date.now() - 3600_000);
+  const notBefore = options.notBefore ?? new Date(Date.now() - 3600_000);
   const notAfter = new Date(notBefore.getTime() + (options.days ?? 20 * 365) * 86_400_000);
   const altNames = options.names.map((entry) => (isIP(entry) ? der(0x87, ipBytes(entry)) : der(0x82, Buffer.from(entry, 'ascii'))));
   const extensions = sequence(

@@ -8,18 +8,17 @@ import type { ServerOptions } from '../options.js';
  */
 export const TLS_SETTINGS: TlsOptions & SecureContextOptions = { minVersion: 'TLSv1.2' };
 
-/** True for an address that only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+import { isLoopback } from '../../src/util/loopback.js';
+
+export { isLoopback };
 
 /**
- * Whether the server speaks TLS: with 'on' or with certificate files; never with 'off'. 'auto'
- * (the default) is TLS when files are given; it becomes TLS off loopback once the ferry client
- * pins server identities (known_hosts), so that a default server is one its clients can reach.
+ * Whether the server speaks TLS: with 'on' or with certificate files; never with 'off' (plain
+ * ws://, which off loopback only `--insecure` allows). 'auto' (the default) is TLS whenever the
+ * address is not loopback, with the server's own self-signed certificate if no files are given:
+ * a server anyone else can reach is encrypted without setup, and clients pin its fingerprint.
  */
-export function wantsTls(options: Pick<ServerOptions, 'tls' | 'tlsCert' | 'tlsKey'>): boolean {
+export function wantsTls(options: Pick<ServerOptions, 'tls' | 'tlsCert' | 'tlsKey' | 'host'>): boolean {
   if (options.tls === 'off') return false;
-  return options.tls === 'on' || options.tlsCert !== undefined || options.tlsKey !== undefined;
+  return options.tls === 'on' || options.tlsCert !== undefined || options.tlsKey !== undefined || !isLoopback(options.host);
 }

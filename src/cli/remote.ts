@@ -1,9 +1,9 @@
 import os from 'node:os';
-import { describeAuthorization, probeIdentity, type PeerIdentity } from '../client/server-identity.js';
-import { FerryError } from '../protocol/index.js';
+import { describeAuthorization, type PeerIdentity } from '../client/server-identity.js';
 import { Session, type SessionOptions } from '../client/session.js';
 import { hostPortOf, isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
 import { KnownHosts } from '../credentials/known-hosts.js';
+import { decideTrust, type TrustAnswer } from '../credentials/server-trust.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { RemoteFileSystem } from '../fs/remote-file-system.js';
 import { sessionOf } from '../transfer/copy-step.js';
@@ -105,8 +105,7 @@ export class Connections {
 
   private async connect(arg: RemoteArg): Promise<Session> {
     const where = `${arg.url.host}:${arg.url.port}`;
-    const tls = arg.url.wsUrl.startsWith('wss:');
-    const identity = tls ? await this.identityPolicy(hostPortOf(arg.url.wsUrl)) : undefined;
+    const identity = arg.url.tls ? await this.identityPolicy(hostPortOf(arg.url.wsUrl)) : undefined;
     const password = await this.password(`${arg.user}@${where}`);
     const session = await Session.connect({
       url: arg.url.wsUrl,
@@ -120,55 +119,26 @@ export class Connections {
   }
 
   /**
-   * What this client knows of a TLS server's identity: --fingerprint or FERRY_FINGERPRINT, else
-   * the known_hosts pin (else, on a terminal, what the person answers about it). A fingerprint given for a server not pinned yet is pinned once the server shows it (a
-   * CA-verified server with no pin is not pinned: its CA vouches for it, and it may rotate).
+   * What this client trusts of a TLS server (src/credentials/server-trust.ts): --fingerprint or
+   * FERRY_FINGERPRINT, else the known_hosts pin, else a CA; else, on a terminal, what the person
+   * answers when shown the fingerprint (before any password is asked or sent).
    */
   private async identityPolicy(hostPort: string): Promise<{ policy: NonNullable<SessionOptions['identity']>; accepted: (peer: PeerIdentity) => void }> {
-    const knownHosts = (this.options.knownHosts ??= new KnownHosts());
     const env = this.options.env ?? process.env;
-    const pinned = await knownHosts.lookup(hostPort);
-    let expected = this.options.fingerprint?.trim() || env.FERRY_FINGERPRINT?.trim() || undefined;
-    let saved = pinned !== undefined;
-    if (expected === undefined && pinned === undefined && !this.options.passwordStdin && process.stdin.isTTY) {
-      // First contact on a terminal: ask, as ssh does, before any password is asked or sent.
-      const answer = await this.askAboutUnknown(hostPort, knownHosts);
-      if (answer !== undefined) {
-        expected = answer.fingerprint;
-        saved = !answer.save;
-      }
-    }
-    const policy = expected !== undefined ? { expected } : pinned ? { pinned: { fingerprint: pinned.fingerprint, file: knownHosts.file, line: pinned.line } } : {};
+    const canAsk = !this.options.passwordStdin && process.stdin.isTTY === true;
+    const trust = await decideTrust({
+      hostPort,
+      knownHosts: (this.options.knownHosts ??= new KnownHosts()),
+      expected: this.options.fingerprint || env.FERRY_FINGERPRINT,
+      ...(canAsk ? { ask: askOnTerminal } : {}),
+    });
     const accepted = (peer: PeerIdentity) => {
-      if (saved || expected === undefined) return;
-      saved = true;
-      knownHosts.add(hostPort, peer.fingerprint).then(
-        () => this.options.notices !== false && process.stderr.write(`ferry: pinned ${hostPort} as ${peer.fingerprint} in ${knownHosts.file}\n`),
-        (error: unknown) => process.stderr.write(`ferry: could not write ${knownHosts.file}: ${(error as Error).message}\n`),
+      trust.accepted(peer).then(
+        (pinned) => pinned && this.options.notices !== false && process.stderr.write(`ferry: pinned ${hostPort} as ${peer.fingerprint} in ${trust.knownHosts.file}\n`),
+        (error: unknown) => process.stderr.write(`ferry: could not write ${trust.knownHosts.file}: ${(error as Error).message}\n`),
       );
     };
-    return { policy, accepted };
-  }
-
-  /**
-   * Shows an unknown TLS server's fingerprint and asks whether to trust it: yes (and keep it in
-   * known_hosts), once (this command only), or no (EIDENTITY). Undefined when a trusted CA vouches
-   * for the server (nothing to ask).
-   */
-  private async askAboutUnknown(hostPort: string, knownHosts: KnownHosts): Promise<{ fingerprint: string; save: boolean } | undefined> {
-    const colon = hostPort.lastIndexOf(':');
-    const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
-    const peer = await probeIdentity(host, Number(hostPort.slice(colon + 1)));
-    if (peer.authorized) return undefined;
-    process.stderr.write(
-      `The identity of ${hostPort} is not known${peer.authorizationError ? ` (${describeAuthorization(peer.authorizationError)})` : ''}.\n` +
-        `  fingerprint: ${peer.fingerprint}\n` +
-        `Compare it with what the server's administrator gave you (ferry serve --fingerprint).\n`,
-    );
-    const answer = await promptLine('Trust it? yes = and remember it, once = this time only, no = stop [yes/once/no]: ');
-    if (answer === 'yes' || answer === 'y') return { fingerprint: peer.fingerprint, save: true };
-    if (answer === 'once') return { fingerprint: peer.fingerprint, save: false };
-    throw new FerryError('EIDENTITY', `not connecting to ${hostPort}: its identity ${peer.fingerprint} was not accepted; nothing was sent to it (known hosts: ${knownHosts.file})`);
+    return { policy: trust.policy, accepted };
   }
 
   private notice(user: string, where: string, position: number): void {
@@ -181,4 +151,16 @@ export class Connections {
     if (env.FERRY_PASSWORD) return (this.sharedPassword ??= Promise.resolve(env.FERRY_PASSWORD));
     return resolvePassword({ stdin: false, env, prompt: `Password for ${where}: ` });
   }
+}
+
+/** Shows an unknown TLS server's fingerprint on the terminal and asks, as ssh does. */
+async function askOnTerminal(peer: PeerIdentity, hostPort: string): Promise<TrustAnswer> {
+  process.stderr.write(
+    `The identity of ${hostPort} is not known${peer.authorizationError ? ` (${describeAuthorization(peer.authorizationError, peer)})` : ''}.\n` +
+      `  fingerprint: ${peer.fingerprint}\n` +
+      `Compare it with what the server's administrator gave you (ferry serve --fingerprint).\n`,
+  );
+  const answer = await promptLine('Trust it? yes = and remember it, once = this time only, no = stop [yes/once/no]: ');
+  if (answer === 'yes' || answer === 'y') return 'save';
+  return answer === 'once' ? 'once' : 'refuse';
 }

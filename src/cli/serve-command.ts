@@ -56,8 +56,11 @@ export function registerServeCommand(program: Command): void {
     .summary('run a ferry server')
     .description(
       'Run the server in the foreground, logging JSON lines to stdout. Ctrl-C or SIGTERM stop it cleanly (partial uploads ' +
-        'are kept for resuming); SIGHUP reads the TLS certificate again without dropping anyone. With --tls or ' +
-        '--tls-cert/--tls-key it speaks TLS (wss://); without TLS it listens on loopback only, unless --insecure.',
+        'are kept for resuming); SIGHUP reads the TLS certificate again without dropping anyone. Off loopback (e.g. ' +
+        '--host 0.0.0.0) it speaks TLS (wss://): with --tls-cert/--tls-key, or else with a self-signed certificate it makes ' +
+        'once under ROOT/tls/ and whose fingerprint it prints for you to hand out (clients pin it on first use). On loopback ' +
+        'it speaks plain ws:// unless --tls; a TLS server still takes plain ws:// from this machine. --insecure: plain ws:// ' +
+        'off loopback (only on a network you trust).',
     )
     .option('--root <dir>', 'data root: users.db, homes/, partials/ (default: $XDG_DATA_HOME/ferry or ~/.local/share/ferry)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
@@ -72,11 +75,11 @@ export function registerServeCommand(program: Command): void {
     )
     .addOption(new Option('--registration <mode>', 'self-registration (ferry register): off, approval (an admin approves each account) or open (default off)').choices(['off', 'approval', 'open']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .option('--tls', 'speak TLS (wss://); without --tls-cert, with a self-signed certificate made once under ROOT/tls/')
+    .option('--tls', 'speak TLS (wss://) on loopback too (off loopback it always does, unless --insecure)')
     .option('--tls-cert <file>', 'PEM certificate (the chain may follow it) for TLS; implies --tls')
     .option('--tls-key <file>', 'PEM private key of --tls-cert (not encrypted)')
     .option('--fingerprint', "print the TLS certificate's SHA-256 fingerprint (making the self-signed one if there is none yet) and exit")
-    .option('--insecure', 'allow a non-loopback address over plain ws:// (passwords cross the network unencrypted)')
+    .option('--insecure', 'plain ws:// off loopback, without TLS (passwords and files cross the network unencrypted)')
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -93,7 +96,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxSessionsPerUser: flags.maxSessionsPerUser,
     exec: flags.execAllow === undefined ? undefined : { allow: flags.execAllow },
     registration: flags.registration,
-    tls: flags.tls || flags.fingerprint ? 'on' : undefined,
+    tls: flags.tls || flags.fingerprint ? 'on' : flags.insecure ? 'off' : undefined,
     tlsCert: flags.tlsCert === undefined ? undefined : resolve(flags.tlsCert),
     tlsKey: flags.tlsKey === undefined ? undefined : resolve(flags.tlsKey),
     logger,
@@ -103,10 +106,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stdout.write(`${identity.fingerprint}\n${identity.fingerprintHex}\n`);
     return;
   }
+  if (flags.insecure && (flags.tls || flags.tlsCert !== undefined || flags.tlsKey !== undefined)) {
+    throw new UsageError('--insecure (plain ws://) contradicts --tls, --tls-cert and --tls-key: drop one of them');
+  }
   if (!wantsTls(options) && !isLoopback(options.host) && !flags.insecure) {
     throw new UsageError(
-      `refusing to listen on ${options.host} without TLS: passwords and files would cross the network in clear text. ` +
-        'Pass --tls (a self-signed certificate) or --tls-cert/--tls-key, listen on 127.0.0.1 (and reach it through an SSH tunnel), or pass --insecure if you accept that.',
+      `refusing to listen on ${options.host} without TLS ("tls": "off" in the config): passwords and files would cross the network in clear text. ` +
+        'Drop "tls": "off" (the server then makes its own certificate), listen on 127.0.0.1, or pass --insecure if you accept that.',
     );
   }
   const server = createServer(options);
@@ -126,7 +132,14 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHangup);
   try {
-    await server.listen();
+    const address = await server.listen();
+    if (server.tls !== undefined) {
+      // For the person starting it: what clients will be asked to compare (also in the JSON log).
+      process.stderr.write(
+        `ferry: listening on ${address.host}:${address.port} with TLS, fingerprint ${server.tls.fingerprint}\n` +
+          '       clients see it on first contact; hand it out (ferry serve --fingerprint prints it again)\n',
+      );
+    }
     await stopRequested;
   } finally {
     process.off('SIGINT', onSignal);

@@ -182,9 +182,32 @@ export class Connection {
 
       ws.on('error', (error: Error & { code?: string }) => {
         cause = describeSocketError(error);
-        if (/subprotocol|Unexpected server response: 4\d\d/i.test(error.message)) {
+        if (/subprotocol/i.test(error.message)) {
           fail(new FerryError('EPROTO', `${where} does not speak ${SUBPROTOCOL}: ${error.message}`));
+        } else if (/wrong version number|packet length too long|http request/i.test(`${error.message} ${error.code ?? ''}`)) {
+          // A TLS ClientHello answered with plain HTTP.
+          fail(
+            new FerryError(
+              'EPROTO',
+              `${where} does not speak TLS (a plain ws:// server: an old one, or one started with --insecure); ` +
+                `if the network between you is trusted, connect with ferry+ws://${where}/`,
+            ),
+          );
         }
+      });
+      // A refusal before the upgrade carries its reason in the body (a protocol version
+      // mismatch; TLS required): that is what the user should read, not "unexpected 426".
+      ws.on('unexpected-response', (_request, response: IncomingMessage) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (body.length < 2048) body += chunk;
+        });
+        response.on('error', () => undefined);
+        response.on('end', () => {
+          const text = body.trim() || `HTTP ${response.statusCode} ${response.statusMessage ?? ''}`.trim();
+          fail(new FerryError('EPROTO', `${where} refused the connection: ${text}`));
+        });
       });
       ws.on('upgrade', (response: IncomingMessage) => {
         const socket = response.socket;

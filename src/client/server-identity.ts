@@ -11,6 +11,29 @@ export interface PeerIdentity {
   authorized: boolean;
   /** Why not, when not (OpenSSL's code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED). */
   authorizationError?: string;
+  /** The certificate's validity period (ISO times). */
+  validFrom: string;
+  validTo: string;
+  /** The names the certificate is for (subjectAltName, else the common name), for messages. */
+  names: string[];
+}
+
+/** Why a server's identity was refused: the dialog and the CLI word each case differently. */
+export type IdentityRefusal = 'unknown' | 'changed' | 'mismatch' | 'expired';
+
+/** EIDENTITY with what was presented and, for a changed identity, what is pinned and where. */
+export class IdentityError extends FerryError {
+  readonly refusal: IdentityRefusal;
+  readonly presented: PeerIdentity;
+  readonly known: IdentityPolicy['pinned'];
+
+  constructor(refusal: IdentityRefusal, message: string, presented: PeerIdentity, known?: IdentityPolicy['pinned']) {
+    super('EIDENTITY', message);
+    this.name = 'IdentityError';
+    this.refusal = refusal;
+    this.presented = presented;
+    this.known = known;
+  }
 }
 
 /** The identity of the server at the other end of `socket` (a handshake that completed). */
@@ -18,11 +41,29 @@ export function peerIdentity(socket: TLSSocket): PeerIdentity {
   const cert = socket.getPeerCertificate(true);
   const digest = createHash('sha256').update(cert.raw).digest('base64').replace(/=+$/, '');
   const error = socket.authorizationError;
+  const altNames = (cert.subjectaltname ?? '')
+    .split(',')
+    .map((name) => name.trim().replace(/^(?:DNS|IP Address):/, ''))
+    .filter(Boolean);
+  const commonName = typeof cert.subject?.CN === 'string' ? [cert.subject.CN] : [];
   return {
     fingerprint: `SHA256:${digest}`,
     authorized: socket.authorized,
     ...(error === undefined || error === null ? {} : { authorizationError: String(error) }),
+    validFrom: new Date(cert.valid_from).toISOString(),
+    validTo: new Date(cert.valid_to).toISOString(),
+    names: altNames.length > 0 ? altNames : commonName,
   };
+}
+
+/**
+ * Why the certificate is not valid at `now`, or undefined. A pin does not excuse this: a pinned
+ * key past its end date is a server whose administrator must renew it, not one to keep trusting.
+ */
+export function validityProblem(peer: PeerIdentity, now = Date.now()): string | undefined {
+  if (Date.parse(peer.validTo) < now) return `its certificate expired on ${peer.validTo.slice(0, 10)}`;
+  if (Date.parse(peer.validFrom) > now) return `its certificate is not valid before ${peer.validFrom.slice(0, 10)}`;
+  return undefined;
 }
 
 /** What the client knows of a server before it connects. */
@@ -42,30 +83,42 @@ export interface IdentityPolicy {
  * so the user can compare it with what the administrator handed out (`ferry serve --fingerprint`).
  * Undefined when the server may be talked to.
  */
-export function checkIdentity(peer: PeerIdentity, policy: IdentityPolicy): FerryError | undefined {
+export function checkIdentity(peer: PeerIdentity, policy: IdentityPolicy, now = Date.now()): IdentityError | undefined {
   const { where, expected, pinned } = policy;
+  const invalid = validityProblem(peer, now);
+  if (invalid !== undefined) {
+    return new IdentityError(
+      'expired',
+      `refusing ${where}: ${invalid} (${peer.fingerprint}); nothing was sent to it. Its administrator must renew the certificate ` +
+        '(a server with its own certificate: delete ROOT/tls/ and restart it, then hand out the new fingerprint)',
+      peer,
+    );
+  }
   if (expected !== undefined) {
     if (normalize(expected) === peer.fingerprint) return undefined;
-    return new FerryError('EIDENTITY', `${where} presented ${peer.fingerprint}, not the fingerprint given (${expected}); nothing was sent to it`);
+    return new IdentityError('mismatch', `${where} presented ${peer.fingerprint}, not the fingerprint given (${expected}); nothing was sent to it`, peer);
   }
   if (pinned !== undefined) {
     if (pinned.fingerprint === peer.fingerprint) return undefined;
-    return new FerryError(
-      'EIDENTITY',
+    return new IdentityError(
+      'changed',
       [
         `THE IDENTITY OF ${where} HAS CHANGED. Someone could be intercepting the connection, or the server's certificate was replaced.`,
         `  known:     ${pinned.fingerprint} (${pinned.file}, line ${pinned.line})`,
         `  presented: ${peer.fingerprint}`,
         `Nothing was sent to it. If the administrator confirms the new fingerprint, remove line ${pinned.line} of ${pinned.file} and connect again.`,
       ].join('\n'),
+      peer,
+      pinned,
     );
   }
   if (peer.authorized) return undefined;
-  const reason = peer.authorizationError === undefined ? '' : ` (${describeAuthorization(peer.authorizationError)})`;
-  return new FerryError(
-    'EIDENTITY',
+  const reason = peer.authorizationError === undefined ? '' : ` (${describeAuthorization(peer.authorizationError, peer)})`;
+  return new IdentityError(
+    'unknown',
     `the identity of ${where} is not known${reason}: it presented ${peer.fingerprint}. If that is what its administrator gave you ` +
       `(ferry serve --fingerprint on the server), connect with --fingerprint ${peer.fingerprint} (or FERRY_FINGERPRINT); it is then kept in known_hosts`,
+    peer,
   );
 }
 
@@ -86,7 +139,10 @@ const REASONS: Record<string, string> = {
 };
 
 /** OpenSSL's verdict on a certificate in words (the code itself when it is a rare one). */
-export function describeAuthorization(code: string): string {
+export function describeAuthorization(code: string, peer?: PeerIdentity): string {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' && peer !== undefined && peer.names.length > 0) {
+    return `its certificate is for another host name: ${peer.names.slice(0, 5).join(', ')}`;
+  }
   return REASONS[code] ?? code;
 }
 

@@ -1,9 +1,14 @@
 import { DEFAULT_PORT, FerryError } from '../protocol/index.js';
+import { isLoopback } from '../util/loopback.js';
 
 /*
  * Remote locations as people type them:  ferry://alice@files.example:7070/photos/2024
- * The scheme maps onto the WebSocket URL the Session dials (ferry:// → ws://; ferrys:// → wss://,
- * for when TLS lands). The path is the home-relative wire path, percent-decoded.
+ * The scheme maps onto the WebSocket URL the Session dials:
+ *   ferry://      TLS (wss://), except to a loopback address (ws://: those bytes never leave the
+ *                 machine, and a ferry server takes plain ws:// over loopback even with TLS on);
+ *   ferrys://     TLS always (also ferry+wss://);
+ *   ferry+ws://   plain ws:// always, for a server started with --insecure on a trusted network.
+ * The path is the home-relative wire path, percent-decoded.
  */
 
 /** A parsed `ferry://` URL. `path` is decoded and always starts with '/'. */
@@ -13,15 +18,23 @@ export interface RemoteUrl {
   host: string;
   port: number;
   path: string;
-  /** Where the Session connects: `ws://host:port` (IPv6 in brackets). */
+  /** Whether the connection is TLS (from the scheme and, for ferry://, the host). */
+  tls: boolean;
+  /** Where the Session connects: `wss://host:port` or `ws://host:port` (IPv6 in brackets). */
   wsUrl: string;
 }
 
-const SCHEMES: Record<string, 'ws' | 'wss'> = { 'ferry:': 'ws', 'ferrys:': 'wss' };
+/** Per scheme: TLS always, never, or unless the host is loopback. */
+const SCHEMES: Record<string, 'tls' | 'plain' | 'auto'> = { 'ferry:': 'auto', 'ferrys:': 'tls', 'ferry+wss:': 'tls', 'ferry+ws:': 'plain' };
 
-/** True when `s` looks like a remote URL (a `ferry://` or `ferrys://` prefix) rather than a local path. */
+/** True when `s` looks like a remote URL (a ferry://, ferrys:// or ferry+ws:// prefix) rather than a local path. */
 export function isRemoteUrl(s: string): boolean {
-  return /^ferrys?:\/\//i.test(s);
+  return /^ferry(?:s|\+wss?)?:\/\//i.test(s);
+}
+
+/** Whether ferry:// means TLS for this host: everywhere but loopback. */
+export function defaultTls(host: string): boolean {
+  return !isLoopback(host);
 }
 
 /**
@@ -34,7 +47,7 @@ export function parseRemoteUrl(s: string): RemoteUrl {
   const match = /^([a-z][a-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(.*)$/i.exec(s);
   const scheme = match?.[1]?.toLowerCase();
   if (!match || scheme === undefined || !(scheme in SCHEMES)) {
-    throw new FerryError('EINVAL', `not a ferry URL: ${JSON.stringify(s)} (expected ferry://user@host:port/path)`);
+    throw new FerryError('EINVAL', `not a ferry URL: ${JSON.stringify(s)} (expected ferry://user@host:port/path; ferrys:// or ferry+ws:// to choose TLS or plain)`);
   }
   const authority = match[2] ?? '';
   const rawPath = match[3] ?? '';
@@ -62,22 +75,30 @@ export function parseRemoteUrl(s: string): RemoteUrl {
   const decodedPath = decode(rawPath, 'path');
   const path = decodedPath === '' ? '/' : decodedPath;
   if (path.includes('\0')) throw new FerryError('EINVAL', 'NUL byte in path');
-  const bracketed = ipv6 !== undefined ? `[${host}]` : host;
+  const mode = SCHEMES[scheme]!;
+  const tls = mode === 'auto' ? defaultTls(host) : mode === 'tls';
   return {
     ...(user === undefined ? {} : { user }),
     host,
     port,
     path,
-    wsUrl: `${SCHEMES[scheme]}://${bracketed}:${port}`,
+    tls,
+    wsUrl: webSocketUrl(host, port, tls),
   };
 }
 
+/** `wss://host:port` or `ws://host:port`, IPv6 in brackets. */
+export function webSocketUrl(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /**
- * Formats a remote location back into a `ferry://` URL, percent-encoding what needs it. The port
- * is always written so the text is unambiguous; `path` defaults to '/'.
+ * Formats a remote location back into a URL, percent-encoding what needs it: ferry:// when `tls`
+ * is what ferry:// means for the host (or not given), else ferrys:// or ferry+ws://. The port is
+ * always written so the text is unambiguous; `path` defaults to '/'.
  */
-export function formatRemote(remote: { user?: string; host: string; port?: number; path?: string; secure?: boolean }): string {
-  const scheme = remote.secure ? 'ferrys' : 'ferry';
+export function formatRemote(remote: { user?: string; host: string; port?: number; path?: string; tls?: boolean }): string {
+  const scheme = remote.tls === undefined || remote.tls === defaultTls(remote.host) ? 'ferry' : remote.tls ? 'ferrys' : 'ferry+ws';
   const user = remote.user === undefined ? '' : `${encodeURIComponent(remote.user)}@`;
   const host = remote.host.includes(':') ? `[${remote.host}]` : remote.host;
   const port = remote.port ?? DEFAULT_PORT;

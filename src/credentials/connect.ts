@@ -1,7 +1,9 @@
 import { Session, type SessionOptions } from '../client/session.js';
+import { defaultTls, webSocketUrl } from '../client/url.js';
 import { FerryError, type ErrorCode } from '../protocol/index.js';
 import { HostBook } from './host-book.js';
 import { KEYCHAIN_SERVICE, keychain as osKeychain, keychainAccount, type Keychain } from './keychain.js';
+import { decideTrust, type TrustRequest } from './server-trust.js';
 
 /**
  * The login cannot go on without the user typing a password: none was given and none is saved
@@ -24,6 +26,13 @@ export interface ConnectRequest {
   host: string;
   port: number;
   user: string;
+  /** TLS (wss://) or plain ws://. Default: TLS unless the host is loopback (what ferry:// means). */
+  tls?: boolean;
+  /**
+   * For TLS: known_hosts, a fingerprint given for this login, and who to ask about a server
+   * neither pinned nor CA-verified (the TUI's trust dialog). See decideTrust.
+   */
+  trust?: Omit<TrustRequest, 'hostPort'>;
   /** Empty or absent: the password saved in the keychain for `user@host:port` is used. */
   password?: string;
   /** Save the typed password in the keychain after a successful login. Default false. */
@@ -40,7 +49,7 @@ export interface ConnectRequest {
    */
   onNotice?: (message: string) => void;
   /** Passed on to Session.connect (reconnect, timeouts). */
-  session?: Omit<SessionOptions, 'url' | 'user' | 'password' | 'onQueue'>;
+  session?: Omit<SessionOptions, 'url' | 'user' | 'password' | 'onQueue' | 'identity' | 'onIdentity'>;
 }
 
 /**
@@ -80,15 +89,25 @@ export async function connectWithCredentials(request: ConnectRequest): Promise<S
     password = saved;
   }
 
-  const bracketed = host.includes(':') ? `[${host}]` : host;
+  const tls = request.tls ?? defaultTls(host);
+  const url = webSocketUrl(host, port, tls);
+  // The server's identity is settled (maybe by asking) before the password leaves this machine.
+  const trust = tls ? await decideTrust({ ...request.trust, hostPort: url.slice('wss://'.length) }) : undefined;
   let session: Session;
   try {
     session = await Session.connect({
       ...request.session,
-      url: `ws://${bracketed}:${port}`,
+      url,
       user,
       password,
       ...(request.onQueue ? { onQueue: request.onQueue } : {}),
+      ...(trust
+        ? {
+            identity: trust.policy,
+            onIdentity: (peer) =>
+              void trust.accepted(peer).catch((error: unknown) => notice(`the server's identity was not saved in ${trust.knownHosts.file}: ${(error as Error).message}`)),
+          }
+        : {}),
     });
   } catch (error) {
     if (!typed && error instanceof FerryError && error.code === 'EAUTH') {
@@ -99,7 +118,7 @@ export async function connectWithCredentials(request: ConnectRequest): Promise<S
 
   const hosts = request.hosts ?? new HostBook();
   try {
-    const data = await hosts.addRecent({ host, port, user });
+    const data = await hosts.addRecent({ host, port, user, tls });
     if (data.warning) notice(data.warning);
   } catch (error) {
     notice(`the host list was not updated: ${error instanceof Error ? error.message : String(error)}`);

@@ -11,6 +11,8 @@ export interface HostEntry {
   host: string;
   port: number;
   user: string;
+  /** TLS (wss://) or plain ws://; absent in files from before TLS: what ferry:// means for the host. */
+  tls?: boolean;
   /** A bookmark's label ("work"); recent hosts have none. */
   name?: string;
   /** ISO time of the last successful login (recent hosts). */
@@ -29,6 +31,7 @@ const entrySchema = z.object({
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65_535),
   user: z.string().min(1).max(255),
+  tls: z.boolean().optional(),
   name: z.string().min(1).max(100).optional(),
   lastUsed: z.string().max(40).optional(),
 });
@@ -81,8 +84,14 @@ export class HostBook {
   }
 
   /** Puts a successful login on top of the recent list (moving it up if it was there), capped. */
-  addRecent(login: { host: string; port: number; user: string }): Promise<HostBookData> {
-    const entry: HostEntry = { host: login.host, port: login.port, user: login.user, lastUsed: this.#now().toISOString() };
+  addRecent(login: { host: string; port: number; user: string; tls?: boolean }): Promise<HostBookData> {
+    const entry: HostEntry = {
+      host: login.host,
+      port: login.port,
+      user: login.user,
+      ...(login.tls === undefined ? {} : { tls: login.tls }),
+      lastUsed: this.#now().toISOString(),
+    };
     return this.#update((data) => ({
       ...data,
       recent: [entry, ...data.recent.filter((other) => !sameLogin(other, entry))].slice(0, this.#maxRecent),
@@ -96,12 +105,18 @@ export class HostBook {
   }
 
   /** Adds a bookmark, or renames the one for the same login. The label must not be empty (EINVAL). */
-  addBookmark(bookmark: { host: string; port: number; user: string; name: string }): Promise<HostBookData> {
+  addBookmark(bookmark: { host: string; port: number; user: string; tls?: boolean; name: string }): Promise<HostBookData> {
     const parsed = entrySchema.safeParse(bookmark);
     if (!parsed.success || bookmark.name.trim() === '') {
       return Promise.reject(new FerryError('EINVAL', 'a bookmark needs a host, a port (1–65535), a user and a name'));
     }
-    const entry: HostEntry = { host: bookmark.host, port: bookmark.port, user: bookmark.user, name: bookmark.name.trim() };
+    const entry: HostEntry = {
+      host: bookmark.host,
+      port: bookmark.port,
+      user: bookmark.user,
+      ...(bookmark.tls === undefined ? {} : { tls: bookmark.tls }),
+      name: bookmark.name.trim(),
+    };
     return this.#update((data) => {
       const index = data.bookmarks.findIndex((other) => sameLogin(other, entry));
       const bookmarks = index < 0 ? [...data.bookmarks, entry] : data.bookmarks.map((other, i) => (i === index ? entry : other));

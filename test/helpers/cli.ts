@@ -32,11 +32,18 @@ function command(): string[] {
 
 const COMMAND = command();
 
+/** The argv that runs `ferry` (node and its arguments), for wrapping in script(1) or nsenter. */
+export function ferryArgv(): string[] {
+  return [process.execPath, ...COMMAND];
+}
+
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, then stdin is closed (stdin is always a pipe, never a terminal). */
   input?: string;
   cwd?: string;
+  /** A command that runs ferry for us, e.g. ['nsenter', '-t', PID, '-n'] for another network namespace. */
+  wrapper?: string[];
 }
 
 export interface CliResult {
@@ -50,7 +57,8 @@ export interface CliResult {
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
   const env: Record<string, string | undefined> = { ...process.env, FERRY_PASSWORD: undefined, FERRY_USER: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const child = spawn(process.execPath, [...COMMAND, ...args], { cwd: options.cwd ?? repo, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const [program, ...rest] = [...(options.wrapper ?? []), process.execPath, ...COMMAND, ...args];
+  const child = spawn(program!, rest, { cwd: options.cwd ?? repo, env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin!.end(options.input ?? '');
   return child;
 }
