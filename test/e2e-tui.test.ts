@@ -218,7 +218,7 @@ test.serial('the connection is cut during a copy: the TUI reconnects and the cop
   cut!.setRefusing(true);
   t.true(cut!.cutAll() >= 1, 'a live connection was cut');
   const down = await tui.waitFor(/big\.bin .*reconnecting…/, 30_000);
-  t.regex(lineWith(down, '┌─ alice@') || lineWith(down, '╔═ alice@'), /\[reconnecting…\]/, 'the remote pane says it too');
+  t.regex(lineWith(down, '┌─ plain alice@') || lineWith(down, '╔═ plain alice@'), /\[reconnecting…\]/, 'the remote pane says it too');
   cut!.setRefusing(false);
 
   const done = await tui.waitFor(/Transfers · all done/, 90_000);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
@@ -291,4 +291,21 @@ test('on a terminal, ferry register asks for the password twice (through a real 
   t.notRegex(out, /nina-secret-1/, 'the password is not echoed');
   const session = await login(ts, 'nina', 'nina-secret-1');
   await session.close();
+});
+
+test('over TLS, registering checks the server identity first: unknown is refused before a password is sent; a given fingerprint is pinned', async (t) => {
+  const ts = await server(t, { registration: 'open', tls: 'on' });
+  const config = join(ts.root, 'client-config');
+  const account = `ferrys://tess@127.0.0.1:${ts.port}`;
+  const unknown = await runCli(['register', account, '--password-stdin'], { input: 'tess-secret-1\n', env: { XDG_CONFIG_HOME: config } });
+  t.is(unknown.code, 6, unknown.stderr);
+  t.regex(unknown.stderr, /is not known.*--fingerprint SHA256:/s);
+  const fingerprint = ts.server.tls!.fingerprint;
+  const refused = await t.throwsAsync(Session.connect({ url: ts.url, user: 'tess', password: 'tess-secret-1', reconnect: false, identity: { expected: fingerprint } }));
+  t.like(refused, { code: 'EAUTH' }, 'no account was made');
+
+  const pinned = await runCli(['register', account, '--password-stdin', '--fingerprint', fingerprint], { input: 'tess-secret-1\n', env: { XDG_CONFIG_HOME: config } });
+  t.is(pinned.code, 0, pinned.stderr);
+  t.regex(pinned.stdout, /account tess created/);
+  t.true((await readFile(join(config, 'ferry', 'known_hosts'), 'utf8')).startsWith(`127.0.0.1:${ts.port} ${fingerprint} `));
 });

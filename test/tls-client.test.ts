@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Session } from '../src/client/session.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { ferryArgv, runCli, type CliResult } from './helpers/cli.js';
+import { answerOnTerminal } from './helpers/pty.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /*
@@ -107,7 +107,7 @@ test('a certificate from a trusted CA for the host needs no pin; one for another
   const other = await tlsServer(t, issue('other', 'DNS:files.example'));
   const refused = await ls(other, config, trusted);
   t.is(refused.code, EXIT_NETWORK);
-  t.regex(refused.stderr, /its certificate is for another host name/);
+  t.regex(refused.stderr, /its certificate is for another host name: files\.example/);
 });
 
 test('a session keeps the identity it was given: a server back with another certificate is refused, not retried', async (t) => {
@@ -138,23 +138,10 @@ async function mkdirp(dir: string): Promise<string> {
   return dir;
 }
 
-/** `ferry ls` on a real terminal (script(1) gives it a pty), answering the trust question with `answer`. */
-async function lsOnTerminal(ts: TestServer, config: string, answer: string): Promise<{ code: number | null; out: string }> {
-  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'ls', `ferrys://alice@127.0.0.1:${ts.port}/`].map(quote).join(' ');
-  const env = { ...process.env, XDG_CONFIG_HOME: config, FERRY_PASSWORD: ALICE.password, FERRY_FINGERPRINT: undefined };
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let answered = false;
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    if (!answered && out.includes('Trust it?')) {
-      answered = true;
-      child.stdin.write(`${answer}\r`);
-    }
-  });
-  return { code: await exited, out };
+/** `ferry ls` on a real terminal, answering the trust question with `answer`. */
+function lsOnTerminal(ts: TestServer, config: string, answer: string): Promise<{ code: number | null; out: string }> {
+  const env = { XDG_CONFIG_HOME: config, FERRY_PASSWORD: ALICE.password, FERRY_FINGERPRINT: undefined };
+  return answerOnTerminal([...ferryArgv(), 'ls', `ferrys://alice@127.0.0.1:${ts.port}/`], env, 'Trust it?', answer);
 }
 
 test('on a terminal, first contact shows the fingerprint and asks once; yes keeps it in known_hosts, no stops with EIDENTITY', async (t) => {
@@ -175,8 +162,21 @@ test('on a terminal, first contact shows the fingerprint and asks once; yes keep
   t.is(later.code, 0, 'no question the second time');
 });
 
-test('ferry connect refuses ferrys:// until the file manager speaks TLS, rather than dialling ws://', async (t) => {
+test('ferry connect takes user@host[:port] and every ferry scheme, and says whether the file manager dials TLS', async (t) => {
   const { parseConnectTarget } = await import('../src/cli/tui-command.js');
-  t.throws(() => parseConnectTarget('ferrys://alice@files.example:7070'), { message: /cannot connect over TLS yet/ });
-  t.like(parseConnectTarget('ferry://alice@files.example:7070'), { host: 'files.example', port: 7070, user: 'alice' });
+  const env = { FERRY_USER: 'dora' };
+  // A bare target means what ferry:// means: TLS, except to loopback.
+  t.deepEqual(parseConnectTarget('alice@files.example', env), { host: 'files.example', port: 7070, user: 'alice', tls: true });
+  t.deepEqual(parseConnectTarget('alice@127.0.0.1:9000', env), { host: '127.0.0.1', port: 9000, user: 'alice', tls: false });
+  t.deepEqual(parseConnectTarget('files.example:7443', env), { host: 'files.example', port: 7443, user: 'dora', tls: true });
+  t.deepEqual(parseConnectTarget('ferry://alice@files.example:7070', env), { host: 'files.example', port: 7070, user: 'alice', tls: true });
+  t.deepEqual(parseConnectTarget('ferry://alice@localhost:7070', env), { host: 'localhost', port: 7070, user: 'alice', tls: false });
+  // The explicit schemes win over the host.
+  t.deepEqual(parseConnectTarget('ferrys://alice@127.0.0.1:7070', env), { host: '127.0.0.1', port: 7070, user: 'alice', tls: true });
+  t.deepEqual(parseConnectTarget('FERRY+WSS://alice@[::1]:7070', env), { host: '::1', port: 7070, user: 'alice', tls: true });
+  t.deepEqual(parseConnectTarget('ferry+ws://alice@files.example:7070', env), { host: 'files.example', port: 7070, user: 'alice', tls: false });
+  // A path, another scheme or a password in the URL is a usage error, not a guess.
+  t.throws(() => parseConnectTarget('ferrys://alice@files.example:7070/photos', env), { message: /without a path/ });
+  t.throws(() => parseConnectTarget('https://alice@files.example', env), { message: /not a ferry URL/ });
+  t.throws(() => parseConnectTarget('ferrys://alice:pw@files.example', env), { message: /must not carry a password/ });
 });

@@ -67,6 +67,23 @@ test('the pane frame: path in the top border, sort in the titles, status line, f
   t.true(lines.some((line) => line.includes('✓entry-000001.dat')));
 });
 
+test('a remote pane says in its title whether its connection is encrypted, and to whom', (t) => {
+  const pane = bigPane(1, 5);
+  const title = (security: 'TLS' | 'plain' | undefined) => {
+    const rendered = render(<Pane pane={pane} label="alice@files.example:7070" kind="remote" {...(security ? { security } : {})} width={70} height={10} active quota={null} />);
+    const first = (rendered.lastFrame() ?? '').split('\n')[0]!;
+    rendered.unmount();
+    return first;
+  };
+  t.regex(title('TLS'), /^╔═ TLS alice@files\.example:7070:\/big ═+╗$/);
+  t.regex(title('plain'), /^╔═ plain alice@files\.example:7070:\/big ═+╗$/);
+  t.regex(title(undefined), /^╔═ alice@files\.example:7070:\/big ═+╗$/);
+  // A narrow pane cuts the title in the middle: the marker in front stays.
+  const narrow = render(<Pane pane={pane} label="alice@a-very-long-host-name.files.example:7070" kind="remote" security="plain" width={30} height={10} active quota={null} />);
+  t.teardown(() => narrow.unmount());
+  t.regex((narrow.lastFrame() ?? '').split('\n')[0]!, /^╔═ plain alice@.*…/);
+});
+
 test('the key bar shows F1–F10 with the labels of the keymap table across the width', (t) => {
   const rendered = render(<KeyBar width={100} />);
   t.teardown(() => rendered.unmount());

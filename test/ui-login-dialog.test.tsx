@@ -6,7 +6,9 @@ import type { HostEntry } from '../src/credentials/host-book.js';
 import type { KeychainStatus } from '../src/credentials/keychain.js';
 import { FerryError } from '../src/protocol/index.js';
 import { editText, TextField, useTextField, type TextEditState } from '../ui/components/text-field.js';
-import { focusStops, LoginDialog, validateRegister, wrapWords, type LoginDialogProps, type LoginValues, type RegisterValues } from '../ui/dialogs/login-dialog.js';
+import { LoginDialog, type LoginDialogProps, type LoginValues, type RegisterValues } from '../ui/dialogs/login-dialog.js';
+import { focusStops, validateRegister } from '../ui/dialogs/login-form.js';
+import { wrapWords } from '../ui/model/text-width.js';
 import { matchKey, parseKeySequence } from '../ui/keymap.js';
 import { errorText } from '../ui/model/error-text.js';
 import { useKeypress } from '../ui/use-keypress.js';
@@ -143,30 +145,30 @@ dialogTest('typing into the fields in Tab order submits exactly what was typed; 
   t.is(fieldText(d.frame(), 'Password'), '•••••••');
   t.false(d.app.frames.some((frame) => frame.includes('s3cr')));
   await d.keys(KEY.enter);
-  t.deepEqual(d.submitted, [{ host: 'files.example', port: 9000, user: 'alice', password: 's3cret!', save: false }]);
+  t.deepEqual(d.submitted, [{ host: 'files.example', port: 9000, user: 'alice', password: 's3cret!', save: false, tls: true }]);
   await d.unmount();
 });
 
-dialogTest('Tab and Shift-Tab (and the arrows) walk host, port, user, password, save, then the host rows, and wrap', async (t) => {
+dialogTest('Tab and Shift-Tab (and the arrows) walk host, port, user, password, save, TLS, then the host rows, and wrap', async (t) => {
   const d = await open({ initial: { host: 'h', port: 7070, user: '' }, recent: RECENT });
   // Focus starts on the first empty field (user); Shift-Tab goes back to port, Tab twice to password.
   await d.keys('u', KEY.shiftTab, '1', KEY.tab, KEY.tab, 'p');
   t.is(fieldText(d.frame(), 'User'), 'u');
   t.is(fieldText(d.frame(), 'Port'), '70701');
   t.is(fieldText(d.frame(), 'Password'), '•');
-  // Down to the checkbox, Space ticks it; on to the rows and around to the host field.
+  // Down to the save box, Space ticks it; on past the TLS box to the rows and around to the host field.
   await d.keys(KEY.down, KEY.space);
   t.regex(d.frame(), /\[x\] Save password/);
-  await d.keys(KEY.tab, KEY.tab, KEY.tab, 'x');
+  await d.keys(KEY.tab, KEY.tab, KEY.tab, KEY.tab, 'x');
   t.is(fieldText(d.frame(), 'Host'), 'hx');
   // Shift-Tab from the first stop lands on the last host row: Enter there fills the form.
   await d.keys(KEY.up, KEY.enter);
   t.is(fieldText(d.frame(), 'Host'), '10.0.0.2');
   t.deepEqual(
     focusStops(2, true),
-    ['host', 'port', 'user', 'password', 'save', 'row:0', 'row:1'],
+    ['host', 'port', 'user', 'password', 'save', 'tls', 'row:0', 'row:1'],
   );
-  t.deepEqual(focusStops(1, false), ['host', 'port', 'user', 'password', 'row:0']);
+  t.deepEqual(focusStops(1, false), ['host', 'port', 'user', 'password', 'tls', 'row:0']);
   await d.unmount();
 });
 
@@ -174,9 +176,9 @@ dialogTest('the most recent host fills the form; picking another fills the field
   const d = await open({ recent: RECENT, bookmarks: BOOKMARKS });
   t.is(fieldText(d.frame(), 'Host'), 'files.example');
   t.is(fieldText(d.frame(), 'User'), 'alice');
-  t.true(flat(d.frame()).includes('Recent alice@files.example:7070 bob@10.0.0.2:9000 Bookmarks work carol@work.example:7443'));
-  // The focus starts on the password; save, then the rows: the second recent host.
-  await d.keys(KEY.tab, KEY.tab, KEY.tab);
+  t.true(flat(d.frame()).includes('Recent alice@files.example:7070 TLS bob@10.0.0.2:9000 TLS Bookmarks work carol@work.example:7443 TLS'));
+  // The focus starts on the password; save, TLS, then the rows: the second recent host.
+  await d.keys(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
   t.regex(d.frame(), /> bob@10\.0\.0\.2:9000/);
   await d.keys(KEY.enter);
   t.is(fieldText(d.frame(), 'Host'), '10.0.0.2');
@@ -184,15 +186,15 @@ dialogTest('the most recent host fills the form; picking another fills the field
   t.is(fieldText(d.frame(), 'User'), 'bob');
   t.deepEqual(d.submitted, []);
   await d.keys('pw', KEY.enter);
-  t.deepEqual(d.submitted, [{ host: '10.0.0.2', port: 9000, user: 'bob', password: 'pw', save: false }]);
+  t.deepEqual(d.submitted, [{ host: '10.0.0.2', port: 9000, user: 'bob', password: 'pw', save: false, tls: true }]);
 
   // A bookmark is picked with Space the same way; an empty password asks for the saved one.
-  await d.keys(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
+  await d.keys(KEY.tab, KEY.tab, KEY.tab, KEY.tab, KEY.tab);
   t.regex(d.frame(), /> work {2}carol@work\.example:7443/);
   await d.keys(KEY.space);
   t.is(fieldText(d.frame(), 'Host'), 'work.example');
   await d.keys(KEY.enter);
-  t.deepEqual(d.submitted[1], { host: 'work.example', port: 7443, user: 'carol', password: '', save: false });
+  t.deepEqual(d.submitted[1], { host: 'work.example', port: 7443, user: 'carol', password: '', save: false, tls: true });
   await d.unmount();
 });
 
@@ -221,7 +223,7 @@ dialogTest('with the keychain available, the ticked checkbox is submitted as sav
   await d.keys('pw', KEY.tab, KEY.space);
   t.regex(d.frame(), /\[x\] Save password in the keychain/);
   await d.keys(KEY.enter);
-  t.deepEqual(d.submitted, [{ host: 'files.example', port: 7070, user: 'alice', password: 'pw', save: true }]);
+  t.deepEqual(d.submitted, [{ host: 'files.example', port: 7070, user: 'alice', password: 'pw', save: true, tls: true }]);
   await d.unmount();
 });
 
@@ -230,8 +232,8 @@ dialogTest('without a keychain the checkbox is disabled, skipped by Tab, and a p
   const frame = flat(d.frame());
   t.regex(d.frame(), /\[-\] Save password in the keychain/);
   t.true(frame.includes('Passwords cannot be saved: there is no D-Bus session to reach a keychain through. The password is used for this login only and is not stored anywhere.'));
-  // From the password, Tab goes straight to the first host row; Space there picks it.
-  await d.keys('pw', KEY.tab, KEY.space);
+  // From the password, Tab goes past the TLS box straight to the first host row; Space there picks it.
+  await d.keys('pw', KEY.tab, KEY.tab, KEY.space);
   t.is(fieldText(d.frame(), 'Password'), '');
   t.regex(d.frame(), /\[-\] Save password/);
   // An empty password cannot be taken from a keychain that is not there.
@@ -239,7 +241,7 @@ dialogTest('without a keychain the checkbox is disabled, skipped by Tab, and a p
   t.deepEqual(d.submitted, []);
   t.true(flat(d.frame()).includes('enter the password (there is no keychain to take a saved one from)'));
   await d.keys('pw', KEY.enter);
-  t.deepEqual(d.submitted, [{ host: 'files.example', port: 7070, user: 'alice', password: 'pw', save: false }]);
+  t.deepEqual(d.submitted, [{ host: 'files.example', port: 7070, user: 'alice', password: 'pw', save: false, tls: true }]);
   await d.unmount();
 });
 
@@ -296,6 +298,71 @@ dialogTest('an inactive dialog takes no keys', async (t) => {
   t.deepEqual(d.submitted, []);
   t.is(d.canceled(), 0);
   await d.unmount();
+});
+
+// ---- the TLS box ----
+
+dialogTest('the TLS box follows the host (on, but off for loopback) until it is toggled; then it keeps what was chosen', async (t) => {
+  const d = await open();
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/, 'an empty host means what ferry:// means elsewhere');
+  await d.keys('127.0.0.1');
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/, 'loopback: plain, the bytes never leave the machine');
+  t.notRegex(d.frame(), /Not encrypted/);
+  await d.keys(KEY.ctrlU, 'files.example');
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/);
+  // Toggled off by hand (password, save, then the box): a plain login to another machine is warned about.
+  await d.keys(KEY.tab, KEY.tab, 'alice', KEY.tab, 'pw', KEY.tab, KEY.tab, KEY.space);
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/);
+  t.true(flat(d.frame()).includes('Not encrypted: the password and the files cross the network readable by anyone on the way.'));
+  // Chosen now: another host no longer moves it.
+  await d.keys(KEY.tab, KEY.ctrlU, 'other.example');
+  t.is(fieldText(d.frame(), 'Host'), 'other.example');
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/);
+  await d.keys(KEY.enter);
+  t.deepEqual(d.submitted, [{ host: 'other.example', port: 7070, user: 'alice', password: 'pw', save: false, tls: false }]);
+  await d.unmount();
+});
+
+dialogTest('host rows are marked TLS or plain, and picking one brings back its setting (or the host default for an old entry)', async (t) => {
+  const recent: HostEntry[] = [
+    { host: 'files.example', port: 7070, user: 'alice', tls: false },
+    { host: '127.0.0.1', port: 7071, user: 'bob', tls: true },
+    { host: 'localhost', port: 7072, user: 'carol' },
+  ];
+  const d = await open({ recent, keychain: NO_DBUS });
+  t.regex(d.frame(), /alice@files\.example:7070 +plain/);
+  t.regex(d.frame(), /bob@127\.0\.0\.1:7071 +TLS/);
+  t.regex(d.frame(), /carol@localhost:7072 +plain/);
+  // The first recent host filled the form with its own setting: plain, though the host says TLS.
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/);
+  // password → TLS box → row 0 → row 1: bob's TLS to loopback comes back.
+  await d.keys(KEY.tab, KEY.tab, KEY.down, KEY.enter);
+  t.is(fieldText(d.frame(), 'Host'), '127.0.0.1');
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/);
+  await d.keys('pw', KEY.enter);
+  t.like(d.submitted[0], { host: '127.0.0.1', port: 7071, tls: true });
+  // A box set by hand (off and on again) gives way to the next row picked: carol, no setting
+  // recorded, loopback.
+  await d.keys(KEY.tab, KEY.space);
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/);
+  await d.keys(KEY.space);
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/);
+  await d.keys(KEY.tab, KEY.tab, KEY.tab, KEY.enter);
+  t.is(fieldText(d.frame(), 'Host'), 'localhost');
+  t.regex(d.frame(), /\[ \] Encrypted \(TLS\)/);
+  await d.unmount();
+});
+
+dialogTest('initial may carry tls: ferrys:// to a loopback host starts ticked and stays so as the host is edited', async (t) => {
+  const d = await open({ initial: { host: '127.0.0.1', port: 7443, user: 'alice', tls: true } });
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/);
+  await d.keys(KEY.shiftTab, KEY.shiftTab, KEY.shiftTab, KEY.backspace, '2');
+  t.is(fieldText(d.frame(), 'Host'), '127.0.0.2');
+  t.regex(d.frame(), /\[x\] Encrypted \(TLS\)/);
+  await d.unmount();
+  const plain = await open({ initial: { host: 'files.example', port: 7070, user: 'alice' } });
+  t.regex(plain.frame(), /\[x\] Encrypted \(TLS\)/, 'no tls given: what ferry:// means for the host');
+  await plain.unmount();
 });
 
 // ---- the text field on its own ----
@@ -398,7 +465,7 @@ dialogTest('register mode: Ctrl-R switches, the password is typed twice and must
   t.true(flat(d.frame()).includes('the two passwords differ: type the same password twice'));
   t.deepEqual(calls, []);
   await d.keys(KEY.ctrlU, 'pass-word-1', KEY.enter);
-  t.deepEqual(calls, [{ host: '127.0.0.1', port: ts.port, user: 'newbie', password: 'pass-word-1' }]);
+  t.deepEqual(calls, [{ host: '127.0.0.1', port: ts.port, user: 'newbie', password: 'pass-word-1', tls: false }]);
   await until(() => flat(d.frame()).includes('waiting for approval'), 'the outcome', 10_000);
   t.true(flat(d.frame()).includes(`account newbie@127.0.0.1:${ts.port} created and waiting for approval: an administrator must approve it before you can log in`));
   // Back in the login form; the server has the pending account.
@@ -422,7 +489,7 @@ dialogTest('register mode with registration open: "account created", then Enter 
   await until(() => flat(d.frame()).includes('created: press Enter to log in'), 'the outcome', 10_000);
   t.regex(d.frame(), /Connect to a ferry server/);
   await d.keys(KEY.enter);
-  t.deepEqual(d.submitted, [{ host: '127.0.0.1', port: ts.port, user: 'fresh', password: 'open-sesame-1', save: false }]);
+  t.deepEqual(d.submitted, [{ host: '127.0.0.1', port: ts.port, user: 'fresh', password: 'open-sesame-1', save: false, tls: false }]);
   // The account is real: a session logs in with it.
   const session = await Session.connect({ url: ts.url, user: 'fresh', password: 'open-sesame-1', reconnect: false });
   await session.close();
@@ -450,10 +517,10 @@ dialogTest('register mode: Esc goes back to logging in, a second Esc cancels; wi
 });
 
 test('validateRegister: the login checks, then a password, typed the same twice', (t) => {
-  const form = { host: 'h', port: '7070', user: 'u', password: 'pw', confirm: 'pw' };
-  t.deepEqual(validateRegister(form), { host: 'h', port: 7070, user: 'u', password: 'pw' });
+  const form = { host: 'h', port: '7070', user: 'u', password: 'pw', confirm: 'pw', tls: true };
+  t.deepEqual(validateRegister(form), { host: 'h', port: 7070, user: 'u', password: 'pw', tls: true });
   t.is(validateRegister({ ...form, user: ' ' }), 'enter your user name');
   t.is(validateRegister({ ...form, password: '', confirm: '' }), 'choose a password for the new account');
   t.is(validateRegister({ ...form, confirm: 'pW' }), 'the two passwords differ: type the same password twice');
-  t.deepEqual(focusStops(1, true, 'register'), ['host', 'port', 'user', 'password', 'confirm', 'row:0']);
+  t.deepEqual(focusStops(1, true, 'register'), ['host', 'port', 'user', 'password', 'confirm', 'tls', 'row:0']);
 });

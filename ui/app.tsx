@@ -1,5 +1,7 @@
 import { Box, useStdin } from 'ink';
 import { useEffect, useLayoutEffect } from 'react';
+import type { FileSystem } from '../src/fs/file-system.js';
+import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
 import type { CommandContext } from './commands/context.js';
 import type { LoginService } from './commands/login.js';
 import { loadDir, refreshQuota } from './commands/navigate.js';
@@ -46,6 +48,12 @@ function remoteNotice(state: AppState, side: Side): string | null {
   if (state.link === 'reconnecting' || state.link === 'connecting') return 'reconnecting…';
   if (state.link === 'closed') return 'disconnected';
   return null;
+}
+
+/** "TLS" or "plain" for a remote side (its session dials wss:// or ws://), nothing for the local disk. */
+function securityOf(fs: FileSystem): 'TLS' | 'plain' | undefined {
+  if (!(fs instanceof RemoteFileSystem)) return undefined;
+  return fs.session.url.startsWith('wss:') ? 'TLS' : 'plain';
 }
 
 /**
@@ -135,7 +143,8 @@ export function App({ ctx, queueStore, output, login, journalDir, size: fixedSiz
   const connected = state.sides.left.fs.kind === 'remote' || state.sides.right.fs.kind === 'remote';
   const pane = (side: Side, paneWidth: number) => {
     const { fs, pane: model, quota } = state.sides[side];
-    return <Pane pane={model} label={fs.label} kind={fs.kind} width={paneWidth} height={panesHeight} active={state.active === side && (input === 'panes' || input === 'overlay')} quota={quota} notice={remoteNotice(state, side)} />;
+    const security = securityOf(fs);
+    return <Pane pane={model} label={fs.label} kind={fs.kind} {...(security ? { security } : {})} width={paneWidth} height={panesHeight} active={state.active === side && (input === 'panes' || input === 'overlay')} quota={quota} notice={remoteNotice(state, side)} />;
   };
   return (
     <Box flexDirection="column" width={width} height={height}>

@@ -7,8 +7,8 @@ import { RemoteFileSystem } from '../src/fs/remote-file-system.js';
 import { App } from './app.js';
 import { attachSession, followSession } from './commands/connect.js';
 import { createTuiContext } from './commands/create-context.js';
-import { defaultLoginService, offerResume, openLogin, type LoginService } from './commands/login.js';
-import { errorText } from './model/error-text.js';
+import { defaultLoginService, offerResume, openLogin, showLoginFailure, type LoginService } from './commands/login.js';
+import { askTrust } from './commands/trust.js';
 
 export interface RunTuiOptions {
   /** Default: the local disk at the current directory. */
@@ -19,8 +19,11 @@ export interface RunTuiOptions {
   session?: Session;
   /** Open the login dialog at the start. */
   connect?: boolean;
-  /** Log in to this server at the start: with the saved password if the keychain has one, else through the dialog. */
-  initialConnect?: { host: string; port: number; user: string };
+  /**
+   * Log in to this server at the start: with the saved password if the keychain has one, else
+   * through the dialog. `tls` as the URL's scheme said (absent: TLS unless loopback).
+   */
+  initialConnect?: { host: string; port: number; user: string; tls?: boolean };
   /** Default: hosts.json in the config dir and the OS keychain. */
   login?: LoginService;
   /** Files copied at once. Default 4. */
@@ -102,21 +105,23 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
   }
 
   /** `ferry connect user@host:port`: the saved password logs in at once; without one the dialog asks. */
-  async function connectAtStart(target: { host: string; port: number; user: string }): Promise<void> {
+  async function connectAtStart(target: NonNullable<RunTuiOptions['initialConnect']>): Promise<void> {
     ctx.store.dispatch({ type: 'message', text: `connecting to ${target.user}@${target.host}:${target.port}…`, tone: 'progress' });
     try {
-      const session = await login.connect({ ...target, onNotice: (text) => ctx.store.dispatch({ type: 'message', text, tone: 'error' }) });
+      const session = await login.connect({
+        ...target,
+        trust: { ask: (peer, hostPort) => askTrust(ctx, peer, hostPort) },
+        onNotice: (text) => ctx.store.dispatch({ type: 'message', text, tone: 'error' }),
+      });
       ctx.store.dispatch({ type: 'clear-message' });
       attachSession(ctx, session);
       await offerResume(ctx);
     } catch (error) {
       ctx.store.dispatch({ type: 'clear-message' });
-      openLogin(ctx, target);
       // No saved password (or no keychain to hold one, which the dialog explains) is the normal
       // case, not an error worth a red line; a saved password the server refused is.
-      if (!(error instanceof PasswordNeededError && error.why !== 'saved-refused')) {
-        ctx.store.dispatch({ type: 'overlay', overlay: { kind: 'login', initial: target, busy: false, error: errorText(error) } });
-      }
+      if (error instanceof PasswordNeededError && error.why !== 'saved-refused') openLogin(ctx, target);
+      else showLoginFailure(ctx, target, error);
     }
   }
 }

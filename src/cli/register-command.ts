@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { registerAccount } from '../client/register.js';
-import { isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
+import { hostPortOf, isRemoteUrl, parseRemoteUrl, type RemoteUrl } from '../client/url.js';
 import { UsageError } from './cli-errors.js';
+import { cliTrust } from './remote.js';
 import { promptPassword, readPasswordFromStdin } from './password.js';
 
 interface RegisterFlags {
   passwordStdin?: boolean;
+  fingerprint?: string;
 }
 
 /**
@@ -44,11 +46,19 @@ export function registerRegisterCommand(program: Command): void {
     )
     .argument('<account>', 'NAME@HOST[:PORT], e.g. alice@files.example:7070')
     .option('--password-stdin', 'read the password from standard input instead of asking twice')
+    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…), when it is not pinned yet; else FERRY_FINGERPRINT")
     .action(async (text: string, flags: RegisterFlags) => {
       const account = parseAccount(text);
       const where = `${account.host}:${account.port}`;
+      // The server's identity is settled before a password is chosen or sent.
+      const trust = account.tls ? await cliTrust(hostPortOf(account.wsUrl), { passwordStdin: flags.passwordStdin === true, ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}) }) : undefined;
       const password = await chosenPassword(flags, `${account.user}@${where}`);
-      const result = await registerAccount({ url: account.wsUrl, user: account.user, password });
+      const result = await registerAccount({
+        url: account.wsUrl,
+        user: account.user,
+        password,
+        ...(trust ? { identity: trust.policy, onIdentity: trust.accepted } : {}),
+      });
       if (result.status === 'pending') {
         process.stdout.write(`account ${result.user} created on ${where}; it is waiting for the administrator's approval before you can log in\n`);
       } else {

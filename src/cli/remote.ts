@@ -118,27 +118,9 @@ export class Connections {
     return session;
   }
 
-  /**
-   * What this client trusts of a TLS server (src/credentials/server-trust.ts): --fingerprint or
-   * FERRY_FINGERPRINT, else the known_hosts pin, else a CA; else, on a terminal, what the person
-   * answers when shown the fingerprint (before any password is asked or sent).
-   */
-  private async identityPolicy(hostPort: string): Promise<{ policy: NonNullable<SessionOptions['identity']>; accepted: (peer: PeerIdentity) => void }> {
-    const env = this.options.env ?? process.env;
-    const canAsk = !this.options.passwordStdin && process.stdin.isTTY === true;
-    const trust = await decideTrust({
-      hostPort,
-      knownHosts: (this.options.knownHosts ??= new KnownHosts()),
-      expected: this.options.fingerprint || env.FERRY_FINGERPRINT,
-      ...(canAsk ? { ask: askOnTerminal } : {}),
-    });
-    const accepted = (peer: PeerIdentity) => {
-      trust.accepted(peer).then(
-        (pinned) => pinned && this.options.notices !== false && process.stderr.write(`ferry: pinned ${hostPort} as ${peer.fingerprint} in ${trust.knownHosts.file}\n`),
-        (error: unknown) => process.stderr.write(`ferry: could not write ${trust.knownHosts.file}: ${(error as Error).message}\n`),
-      );
-    };
-    return { policy: trust.policy, accepted };
+  private identityPolicy(hostPort: string): Promise<CliTrust> {
+    this.options.knownHosts ??= new KnownHosts();
+    return cliTrust(hostPort, this.options);
   }
 
   private notice(user: string, where: string, position: number): void {
@@ -151,6 +133,38 @@ export class Connections {
     if (env.FERRY_PASSWORD) return (this.sharedPassword ??= Promise.resolve(env.FERRY_PASSWORD));
     return resolvePassword({ stdin: false, env, prompt: `Password for ${where}: ` });
   }
+}
+
+/** A TLS server's identity policy for a command, and what to do once the server showed it. */
+export interface CliTrust {
+  policy: NonNullable<SessionOptions['identity']>;
+  accepted: (peer: PeerIdentity) => void;
+}
+
+/**
+ * What a command trusts of a TLS server (src/credentials/server-trust.ts): --fingerprint or
+ * FERRY_FINGERPRINT, else the known_hosts pin, else a CA; else, on a terminal, what the person
+ * answers when shown the fingerprint (before any password is asked or sent).
+ */
+export async function cliTrust(
+  hostPort: string,
+  options: { passwordStdin?: boolean; env?: NodeJS.ProcessEnv; knownHosts?: KnownHosts; fingerprint?: string; notices?: boolean },
+): Promise<CliTrust> {
+  const env = options.env ?? process.env;
+  const canAsk = options.passwordStdin !== true && process.stdin.isTTY === true;
+  const trust = await decideTrust({
+    hostPort,
+    ...(options.knownHosts ? { knownHosts: options.knownHosts } : {}),
+    expected: options.fingerprint || env.FERRY_FINGERPRINT,
+    ...(canAsk ? { ask: askOnTerminal } : {}),
+  });
+  const accepted = (peer: PeerIdentity) => {
+    trust.accepted(peer).then(
+      (pinned) => pinned && options.notices !== false && process.stderr.write(`ferry: pinned ${hostPort} as ${peer.fingerprint} in ${trust.knownHosts.file}\n`),
+      (error: unknown) => process.stderr.write(`ferry: could not write ${trust.knownHosts.file}: ${(error as Error).message}\n`),
+    );
+  };
+  return { policy: trust.policy, accepted };
 }
 
 /** Shows an unknown TLS server's fingerprint on the terminal and asks, as ssh does. */

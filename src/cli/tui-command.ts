@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { Session } from '../client/session.js';
-import { parseRemoteUrl } from '../client/url.js';
+import { isRemoteUrl, parseRemoteUrl } from '../client/url.js';
 import { LocalFileSystem } from '../fs/local-file-system.js';
 import { FerryError } from '../protocol/index.js';
 import type { RunTuiOptions } from '../../ui/run-tui.js';
@@ -39,23 +39,21 @@ export async function launchTui(options: RunTuiOptions): Promise<void> {
 }
 
 /**
- * `user@host[:port]` (or a full ferry:// URL) as the login dialog's fields. The user defaults to
- * FERRY_USER, then the login name, as for URLs.
+ * `user@host[:port]` or a ferry URL of any scheme (ferry://, ferrys://, ferry+wss://, ferry+ws://,
+ * without a path) as the login dialog's fields. `tls` is what the scheme says; a bare target
+ * means what ferry:// does (TLS, except to loopback). The user defaults to FERRY_USER, then the
+ * login name, as for URLs.
  */
-export function parseConnectTarget(text: string, env: NodeJS.ProcessEnv = process.env): { host: string; port: number; user: string } {
+export function parseConnectTarget(text: string, env: NodeJS.ProcessEnv = process.env): { host: string; port: number; user: string; tls: boolean } {
   let url;
   try {
-    url = parseRemoteUrl(/^ferrys?:\/\//i.test(text) ? text : `ferry://${text}`);
+    // Another scheme (https://…) goes to the parser too, which names it, rather than becoming a host.
+    url = parseRemoteUrl(isRemoteUrl(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `ferry://${text}`);
   } catch (error) {
     throw new UsageError(error instanceof FerryError ? error.message : String(error));
   }
   if (url.path !== '/') throw new UsageError(`connect takes user@host[:port], without a path: ${JSON.stringify(text)}`);
-  if (url.wsUrl.startsWith('wss:')) {
-    // The login dialog and its host list know only ws:// so far; a silent downgrade would send
-    // the password in the clear to whatever answers.
-    throw new UsageError(`the file manager cannot connect over TLS yet: ${JSON.stringify(text)}; use the command line (ferry ls, get, put … ferrys://…) for this server`);
-  }
-  return { host: url.host, port: url.port, user: url.user ?? (env.FERRY_USER || os.userInfo().username) };
+  return { host: url.host, port: url.port, user: url.user ?? (env.FERRY_USER || os.userInfo().username), tls: url.tls };
 }
 
 /** The demo launcher that opens the TUI logged in as the demo user: the cwd on the left, the demo home on the right. */
@@ -79,7 +77,7 @@ export function registerTuiCommands(program: Command): void {
     .description(
       'Open the file manager with the local disk on the left and your home on the server on the right. The password saved in the keychain is used when there is one; otherwise the login dialog asks (and can save it).',
     )
-    .argument('<user@host[:port]>', 'the server, e.g. alice@files.example:7070 (port 7070 by default)')
+    .argument('<user@host[:port]>', 'the server, e.g. alice@files.example:7070 (port 7070 by default; TLS except to loopback), or a URL: ferrys://… for TLS, ferry+ws://… for plain')
     .action(async (target: string) => {
       await launchTui({ initialConnect: parseConnectTarget(target) });
     });

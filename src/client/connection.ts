@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import {
   CLIENT_STREAM_BASE,
@@ -20,7 +19,7 @@ import {
   type WireError,
   writeFrameHeader,
 } from '../protocol/index.js';
-import { checkIdentity, peerIdentity, type IdentityPolicy, type PeerIdentity } from './server-identity.js';
+import { checkUpgrade, type IdentityPolicy, type PeerIdentity } from './server-identity.js';
 import { hostPortOf } from './url.js';
 
 /*
@@ -210,12 +209,9 @@ export class Connection {
         });
       });
       ws.on('upgrade', (response: IncomingMessage) => {
-        const socket = response.socket;
-        if (!(socket instanceof TLSSocket)) return;
-        const peer = peerIdentity(socket);
-        const refusal = checkIdentity(peer, { where, ...options.identity });
-        if (refusal) return fail(refusal);
-        options.onIdentity?.(peer);
+        const checked = checkUpgrade(response, { where, ...options.identity });
+        if ('refusal' in checked) return fail(checked.refusal);
+        if (checked.accepted) options.onIdentity?.(checked.accepted);
       });
       ws.on('close', (code: number, reason: Buffer) => {
         if (closingError) return fail(closingError);

@@ -1,14 +1,19 @@
 import WebSocket from 'ws';
 import { FerryError, LIMITS, PROTOCOL_VERSION, SUBPROTOCOL, parseServerMessage, type Results, type ServerEvent, type WireError } from '../protocol/index.js';
+import { checkUpgrade, type IdentityPolicy, type PeerIdentity } from './server-identity.js';
 import { hostPortOf } from './url.js';
 
 export interface RegisterOptions {
-  /** `ws://host:port` of the server. */
+  /** `ws://host:port` or `wss://host:port` of the server. */
   url: string;
   user: string;
   password: string;
   /** Limit for the whole exchange. Default 15 s. */
   timeoutMs?: number;
+  /** For wss://: what is known of the server's identity, as for a login (ConnectionOptions.identity). */
+  identity?: Omit<IdentityPolicy, 'where'>;
+  /** Told the identity of a wss:// server that was accepted (to pin it). */
+  onIdentity?(peer: PeerIdentity): void;
 }
 
 /**
@@ -17,7 +22,7 @@ export interface RegisterOptions {
  * administrator must approve it before it can log in. Rejects with the server's error: ENOTSUP
  * (registration is off), EEXIST (name taken or pending), EINVAL (bad name or too short a
  * password), ETHROTTLE (too many registrations from this address); ENETWORK when the server
- * cannot be reached, EPROTO when it does not speak ferry.1.
+ * cannot be reached, EPROTO when it does not speak ferry.1, EIDENTITY for a TLS server not trusted.
  */
 export function registerAccount(options: RegisterOptions): Promise<Results['register']> {
   const where = hostPortOf(options.url);
@@ -25,7 +30,8 @@ export function registerAccount(options: RegisterOptions): Promise<Results['regi
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(options.url, SUBPROTOCOL, { perMessageDeflate: false, maxPayload: LIMITS.maxServerMessageBytes, handshakeTimeout: timeoutMs });
+      // As for a login, the identity is decided at the upgrade, before the password is sent.
+      ws = new WebSocket(options.url, SUBPROTOCOL, { perMessageDeflate: false, maxPayload: LIMITS.maxServerMessageBytes, handshakeTimeout: timeoutMs, rejectUnauthorized: false });
     } catch (error) {
       reject(new FerryError('EINVAL', `bad server URL ${options.url}: ${(error as Error).message}`));
       return;
@@ -48,8 +54,14 @@ export function registerAccount(options: RegisterOptions): Promise<Results['regi
         settle(() => reject(new FerryError('EPROTO', `${where} does not speak ${SUBPROTOCOL}: ${error.message}`)));
       }
     });
+    ws.on('upgrade', (response) => {
+      const checked = checkUpgrade(response, { where, ...options.identity });
+      if ('refusal' in checked) settle(() => reject(checked.refusal));
+      else if (checked.accepted) options.onIdentity?.(checked.accepted);
+    });
     ws.on('close', () => settle(() => reject(closingError ?? new FerryError('ENETWORK', `cannot register at ${where}: ${cause ?? 'the connection closed'}`))));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (settled) return;
       if (isBinary) return settle(() => reject(new FerryError('EPROTO', `${where} sent data before login`)));
       const parsed = parseServerMessage(data.toString());
       if (!parsed.ok) return settle(() => reject(parsed.error));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import { connect, TLSSocket } from 'node:tls';
 import { FerryError } from '../protocol/index.js';
 
 /** What a TLS handshake tells about the server. */
@@ -162,4 +163,17 @@ export function probeIdentity(host: string, port: number, timeoutMs = 15_000): P
     socket.once('timeout', () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
     socket.once('error', (error) => reject(new FerryError('ENETWORK', `cannot connect to ${host}:${port}: ${error.message}`)));
   });
+}
+
+/**
+ * The check a client makes when its WebSocket upgrade comes back (before it sends anything over
+ * it): nothing to check for ws://; else the server's identity against `policy`. Returns the
+ * refusal, or the accepted peer for wss://.
+ */
+export function checkUpgrade(response: IncomingMessage, policy: IdentityPolicy): { refusal: IdentityError } | { accepted?: PeerIdentity } {
+  const socket = response.socket;
+  if (!(socket instanceof TLSSocket)) return {};
+  const peer = peerIdentity(socket);
+  const refusal = checkIdentity(peer, policy);
+  return refusal ? { refusal } : { accepted: peer };
 }

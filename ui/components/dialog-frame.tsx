@@ -27,6 +27,16 @@ export function DialogLine({ children, width, bold }: { children: string; width:
   );
 }
 
+/** A line of dialog text made of several parts (a field, a checkbox), in the dialog's colours, cut at its width. */
+export function DialogRow({ children }: { children: ReactNode }) {
+  const colors = useDialogColors();
+  return (
+    <Text {...colors} wrap="truncate">
+      {children}
+    </Text>
+  );
+}
+
 export interface DialogFrameProps {
   title: string;
   /** Columns of the frame, border included. */

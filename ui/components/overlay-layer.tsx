@@ -6,12 +6,16 @@ import { answerConfirm, answerInput } from '../commands/file-ops.js';
 import { runSafely } from '../commands/run-command.js';
 import { submitLogin, type LoginService } from '../commands/login.js';
 import { discardUnfinished, resumeUnfinished } from '../commands/resume.js';
+import { askTrust } from '../commands/trust.js';
 import { ConfirmDialog } from '../dialogs/confirm-dialog.js';
 import { ConflictDialog } from '../dialogs/conflict-dialog.js';
 import { InputDialog } from '../dialogs/input-dialog.js';
+import { IdentityChangedDialog } from '../dialogs/identity-changed-dialog.js';
 import { LoginDialog } from '../dialogs/login-dialog.js';
+import type { RegisterValues } from '../dialogs/login-form.js';
 import { ResumeDialog } from '../dialogs/resume-dialog.js';
-import type { Overlay as OverlayState } from '../model/app-state.js';
+import { TrustDialog } from '../dialogs/trust-dialog.js';
+import type { LoginOverlay, Overlay as OverlayState } from '../model/app-state.js';
 import type { ConflictQuestion } from '../queue/conflict-bridge.js';
 import { Overlay } from './dialog-frame.js';
 
@@ -47,9 +51,21 @@ function useLoginLists(service: LoginService | undefined, open: boolean) {
   return lists;
 }
 
-/** The dialog on top of the panes (one at a time), centred, with the input. */
+/** The login dialog an overlay shows: its own, or the one waiting under a trust question or an identity alarm. */
+function loginOf(overlay: OverlayState | null): LoginOverlay | undefined {
+  if (overlay?.kind === 'login') return overlay;
+  if (overlay?.kind === 'trust' || overlay?.kind === 'identity-changed') return loginOf(overlay.under);
+  return undefined;
+}
+
+/**
+ * The dialog on top of the panes, centred, with the input. The login dialog stays drawn (and
+ * keeps its form) under a trust question or an identity alarm about its server, and under a
+ * file-exists question; whatever is on top takes the keys.
+ */
 export function OverlayLayer({ ctx, overlay, question, login, journalDir, width, height }: OverlayLayerProps) {
-  const lists = useLoginLists(login, overlay?.kind === 'login');
+  const loginOverlay = loginOf(overlay);
+  const lists = useLoginLists(login, loginOverlay !== undefined);
   const close = () => ctx.store.dispatch({ type: 'overlay', overlay: null });
   const dialogWidth = Math.max(30, Math.min(width - 4, 72));
   let dialog = null;
@@ -91,21 +107,17 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
         onNo={close}
       />
     );
-  } else if (overlay?.kind === 'login' && login !== undefined) {
+  } else if (overlay?.kind === 'trust') {
+    dialog = <TrustDialog key={overlay.hostPort + overlay.peer.fingerprint} isActive hostPort={overlay.hostPort} peer={overlay.peer} width={Math.max(40, Math.min(width - 4, 76))} onAnswer={overlay.answer} />;
+  } else if (overlay?.kind === 'identity-changed') {
     dialog = (
-      <LoginDialog
+      <IdentityChangedDialog
         isActive
-        recent={lists.recent}
-        bookmarks={lists.bookmarks}
-        keychain={lists.keychain}
-        busy={overlay.busy}
-        {...(overlay.initial ? { initial: overlay.initial } : {})}
-        {...(overlay.queuePosition === undefined ? {} : { queuePosition: overlay.queuePosition })}
-        {...(overlay.error === undefined ? {} : { error: overlay.error })}
-        width={Math.max(40, Math.min(width - 4, 70))}
-        onSubmit={(values) => runSafely(ctx, () => submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir }))}
-        {...(login.register ? { onRegister: login.register.bind(login) } : {})}
-        onCancel={close}
+        hostPort={overlay.hostPort}
+        known={overlay.known}
+        presented={overlay.presented.fingerprint}
+        width={Math.max(40, Math.min(width - 4, 80))}
+        onClose={() => ctx.store.dispatch({ type: 'overlay', overlay: overlay.under })}
       />
     );
   } else if (overlay?.kind === 'resume') {
@@ -133,10 +145,39 @@ export function OverlayLayer({ ctx, overlay, question, login, journalDir, width,
       />
     );
   }
-  if (dialog === null) return null;
+  // Always the first slot, so the dialog keeps its form while something is on top of it.
+  const loginDialog =
+    loginOverlay !== undefined && login !== undefined ? (
+      <LoginDialog
+        isActive={dialog === null}
+        recent={lists.recent}
+        bookmarks={lists.bookmarks}
+        keychain={lists.keychain}
+        busy={loginOverlay.busy}
+        {...(loginOverlay.initial ? { initial: loginOverlay.initial } : {})}
+        {...(loginOverlay.queuePosition === undefined ? {} : { queuePosition: loginOverlay.queuePosition })}
+        {...(loginOverlay.error === undefined ? {} : { error: loginOverlay.error })}
+        width={Math.max(40, Math.min(width - 4, 70))}
+        onSubmit={(values) => runSafely(ctx, () => submitLogin(ctx, login, values, journalDir === undefined ? {} : { journalDir }))}
+        {...(login.register
+          ? { onRegister: (values: RegisterValues) => login.register!(values, { ask: (peer, hostPort) => askTrust(ctx, peer, hostPort) }) }
+          : {})}
+        onCancel={close}
+      />
+    ) : null;
+  if (dialog === null && loginDialog === null) return null;
   return (
-    <Overlay width={width} height={height}>
-      {dialog}
-    </Overlay>
+    <>
+      {loginDialog !== null ? (
+        <Overlay width={width} height={height}>
+          {loginDialog}
+        </Overlay>
+      ) : null}
+      {dialog !== null ? (
+        <Overlay width={width} height={height}>
+          {dialog}
+        </Overlay>
+      ) : null}
+    </>
   );
 }

@@ -20,6 +20,8 @@ export interface PaneProps {
   height: number;
   active: boolean;
   quota: Quota | null;
+  /** How a remote pane's connection travels: "TLS" or "plain" goes in front of its label. */
+  security?: 'TLS' | 'plain';
   /** Shown in the title instead of the path's state, e.g. "reconnecting…". */
   notice?: string | null;
   now?: number;
@@ -41,16 +43,18 @@ function borderWith(text: string, inner: number, h: string, at: 'left' | 'right'
 }
 
 /**
- * One file pane as mc draws it: a frame whose title is the side and path, the column titles, the
+ * One file pane as mc draws it: a frame whose title is the side and path (for a remote side, TLS
+ * or plain and who is logged in where), the column titles, the
  * visible rows of the list, the status line, and free space or quota in the bottom border.
  */
-export function Pane({ pane, label, kind, width, height, active, quota, notice, now }: PaneProps) {
+export function Pane({ pane, label, kind, width, height, active, quota, security, notice, now }: PaneProps) {
   const frame = active ? FRAMES.active : FRAMES.idle;
   const inner = Math.max(1, width - 2);
   const columns = columnsFor(inner);
   const listHeight = Math.max(1, height - PANE_CHROME_ROWS);
   const edgeColor = active ? 'cyan' : 'gray';
-  const where = kind === 'remote' ? `${label}:${pane.path}` : pane.path;
+  // In front, where a title cut in the middle keeps it: whether the link is encrypted, and to whom.
+  const where = kind === 'remote' ? `${security ? `${security} ` : ''}${label}:${pane.path}` : pane.path;
   const state = notice ?? (pane.loading ? 'loading…' : null);
   const title = borderWith(state ? `${where} [${state}]` : where, inner, frame.h, 'left');
   const bottom = borderWith(quotaText(quota, kind), inner, frame.h, 'right');

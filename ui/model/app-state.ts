@@ -1,4 +1,6 @@
+import type { PeerIdentity } from '../../src/client/server-identity.js';
 import type { SessionState } from '../../src/client/session.js';
+import type { TrustAnswer } from '../../src/credentials/server-trust.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 import type { Quota } from '../../src/protocol/index.js';
 import type { UnfinishedJournal } from '../../src/transfer/journal.js';
@@ -30,13 +32,29 @@ export type InputPurpose =
 /** What a confirm dialog's yes does. */
 export type ConfirmPurpose = { type: 'delete'; side: Side; dir: string; names: string[] } | { type: 'quit' };
 
+/** The login dialog: `busy` while logging in (with the place in the server's queue, if it has one); `error` after a failure. */
+export interface LoginOverlay {
+  kind: 'login';
+  initial?: { host: string; port: number; user: string; tls?: boolean };
+  busy: boolean;
+  queuePosition?: number;
+  error?: string;
+}
+
 export type Overlay =
   | { kind: 'help' }
   | { kind: 'viewer'; title: string; content: ViewContent }
   | { kind: 'input'; title: string; prompt: string; initial: string; purpose: InputPurpose }
   | { kind: 'confirm'; title: string; message: string; yes: string; danger: boolean; purpose: ConfirmPurpose }
-  /** `busy` while logging in (with the place in the server's queue, if it has one); `error` after a failure. */
-  | { kind: 'login'; initial?: { host: string; port: number; user: string }; busy: boolean; queuePosition?: number; error?: string }
+  | LoginOverlay
+  /**
+   * A TLS server neither pinned nor vouched for by a CA, shown before any password goes to it.
+   * `answer` resolves the login waiting for it (a promise outside the store, as the conflict
+   * bridge parks its questions) and puts `under` back: the busy login dialog, or what was open.
+   */
+  | { kind: 'trust'; hostPort: string; peer: PeerIdentity; under: Overlay | null; answer: (answer: TrustAnswer) => void }
+  /** A pinned server presented another certificate: nothing was sent; Esc goes back to `under` (the login dialog with its error). */
+  | { kind: 'identity-changed'; hostPort: string; known: { fingerprint: string; file: string; line: number }; presented: PeerIdentity; under: Overlay | null }
   /** Unfinished copies of earlier runs, offered to resume. */
   | { kind: 'resume'; journals: UnfinishedJournal[] };
 

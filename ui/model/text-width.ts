@@ -103,3 +103,34 @@ export function sliceColumns(text: string, from: number, width: number): string 
   }
   return takeColumns(chars.slice(index).join(''), width);
 }
+
+/**
+ * `text` broken at spaces into lines of at most `width` columns. A word longer than a line is
+ * cut with `…`, or with `long: 'break'` carried on over as many lines as it needs (for what must
+ * be read whole: a fingerprint, a file's path). Default 'cut'.
+ */
+export function wrapWords(text: string, width: number, options: { long?: 'cut' | 'break' } = {}): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const candidate = current === '' ? word : `${current} ${word}`;
+    if (textWidth(candidate) <= width) {
+      current = candidate;
+      continue;
+    }
+    if (current !== '') out.push(current);
+    if (textWidth(word) <= width) current = word;
+    else if (options.long === 'break') {
+      let rest = word;
+      while (textWidth(rest) > width) {
+        // At least one character per line, so a width below a wide character still ends.
+        const head = takeColumns(rest, width) || [...rest][0]!;
+        out.push(head);
+        rest = rest.slice(head.length);
+      }
+      current = rest;
+    } else current = fitColumns(word, width);
+  }
+  if (current !== '' || out.length === 0) out.push(current);
+  return out;
+}
