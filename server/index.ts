@@ -149,6 +149,10 @@ export function createServer(options: CreateServerOptions, parts: ServerParts = 
     onSocket,
     onRequest: onHttpRequest,
     onUpgrade,
+    onRefused: (socket) => {
+      refusals.note('wrong-transport', 'debug', { ip: normalizeIp(socket.remoteAddress) }, 'answered a connection that spoke the wrong transport (TLS or plain)');
+      leaveUnauthenticated(socket);
+    },
     // Bytes that are not HTTP (or a request Node gave up on): cut at once, no answer.
     onClientError: (error, socket) => {
       refusals.note('client-error', 'debug', { ip: normalizeIp((socket as Socket).remoteAddress), code: error.code }, 'dropped a connection that sent no valid HTTP');

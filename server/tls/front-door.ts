@@ -30,6 +30,8 @@ export interface FrontDoorOptions {
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Bytes that are not HTTP (or not TLS where TLS is needed). */
   onClientError(error: NodeJS.ErrnoException, socket: Duplex): void;
+  /** A connection answered with "wrong transport" and ended: it is no longer waiting for anything. */
+  onRefused(socket: Socket): void;
 }
 
 /** Plain HTTP (and, with TLS, HTTPS) behind one listening TCP socket. */
@@ -104,12 +106,14 @@ export class FrontDoor {
       } else if (chunk[0] === TLS_HANDSHAKE) {
         // A TLS client at a plain server: bytes that are not a TLS record make its TLS stack
         // report "wrong version number", which the ferry client turns into "does not speak TLS".
+        this.#options.onRefused(socket);
         refuse(socket, 400, 'Bad Request', 'this ferry server speaks plain ws:// only (started with --insecure): connect with ferry+ws://\n');
       } else if (secure === undefined || isLoopback(socket.localAddress ?? '')) {
         // The HTTP parser reads the handle directly from now on; the first chunk is handed to it.
         this.#plain.emit('connection', socket);
         socket.emit('data', chunk);
       } else {
+        this.#options.onRefused(socket);
         refuse(socket, 426, 'Upgrade Required', 'this ferry server speaks TLS only: connect with ferry:// (or ferrys://), not ferry+ws://\n');
       }
     });
