@@ -345,13 +345,15 @@ export class Connection {
   /**
    * Queues one binary frame. Resolves at once while less than the high-water mark is waiting for
    * the socket, otherwise when it has drained below half of it, so a fast reader of a fast disk
-   * cannot pile up memory behind a slow link.
+   * cannot pile up memory behind a slow link. `onWritten` is called once the socket no longer
+   * needs `buf` (written, or the connection failed), so the caller may reuse it.
    */
-  sendFrame(buf: Buffer): Promise<void> {
+  sendFrame(buf: Buffer, onWritten?: () => void): Promise<void> {
     if (this.#ended) return Promise.reject(this.#ended);
     const length = buf.length;
     this.#unflushed += length;
     this.#ws.send(buf, { binary: true }, () => {
+      onWritten?.();
       this.#unflushed -= length;
       if (this.#unflushed <= this.#sendHighWater / 2) this.#releaseDrainWaiters();
     });

@@ -199,10 +199,10 @@ export class Session extends EventEmitter<SessionEvents> {
    * while more than `sendHighWaterBytes` (4 MiB) are queued; rejects with ENETWORK when there is
    * no connection or it drops meanwhile.
    */
-  sendFrame(buf: Buffer): Promise<void> {
+  sendFrame(buf: Buffer, onWritten?: () => void): Promise<void> {
     const connection = this.#connection;
     if (!connection) return Promise.reject(new FerryError('ENETWORK', `not connected to ${this.where}`));
-    return connection.sendFrame(buf);
+    return connection.sendFrame(buf, onWritten);
   }
 
   /**

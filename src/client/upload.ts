@@ -5,6 +5,7 @@ import { FRAME_HEADER_BYTES, FerryError, FrameKind, LIMITS, writeFrameHeader, ty
 import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
 import { hashFilePrefix, readFully } from './file-hash.js';
+import { FramePool } from './frame-pool.js';
 import type { Session } from './session.js';
 import { uploadSmallFile } from './small-upload.js';
 import { cancelStream, isNetworkLoss, throwIfAborted } from './transfer-common.js';
@@ -17,6 +18,9 @@ const MiB = 1024 * 1024;
  * so the window must span several of those or the sender would stall on every sync.
  */
 const WINDOW_BYTES = 32 * MiB;
+/** Frames read ahead of the socket, and frame buffers per pass (read ahead + queued in the socket). */
+const READ_AHEAD = 4;
+const POOL_FRAMES = 12;
 /** How often (in bytes sent) the source is checked for changes during a long upload. */
 const CHECK_SOURCE_EVERY = 16 * MiB;
 
@@ -193,33 +197,57 @@ class Upload {
       this.#resumedFrom = offset;
       this.#progress(offset);
 
+      // Reads run ahead of the socket into pooled buffers; each frame is hashed and sent in
+      // order as its read completes, so the disk, the hash and the socket overlap.
+      const pool = new FramePool(POOL_FRAMES, FRAME_HEADER_BYTES + LIMITS.chunkSize);
+      const ahead: Array<{ position: number; length: number; frame: Buffer; read: Promise<void> }> = [];
+      let nextRead = offset;
       let position = offset;
       let sinceCheck = 0;
-      while (position < size) {
-        const stop = interruption();
-        if (stop) return await this.#stopped(stop, generation, stream);
-        if (position - acked >= WINDOW_BYTES) {
-          await wake.wait();
-          continue;
+      try {
+        while (position < size) {
+          const stop = interruption();
+          if (stop) return await this.#stopped(stop, generation, stream);
+          while (ahead.length < READ_AHEAD && nextRead < size && nextRead - acked < WINDOW_BYTES) {
+            const frame = pool.take();
+            if (frame === undefined) break;
+            const length = Math.min(LIMITS.chunkSize, size - nextRead);
+            const read = readFully(this.#handle, frame, FRAME_HEADER_BYTES, length, nextRead);
+            read.catch(() => undefined);
+            ahead.push({ position: nextRead, length, frame, read });
+            nextRead += length;
+          }
+          const next = ahead.shift();
+          if (next === undefined) {
+            // The window is full (an ack will come) or every buffer waits for the socket.
+            await wake.wait();
+            continue;
+          }
+          await next.read;
+          const { frame, length } = next;
+          writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream, offset: position, length });
+          const payload = frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
+          hash.update(payload);
+          position += length;
+          this.#checkpoints.set(position, hash.copy());
+          sinceCheck += length;
+          if (sinceCheck >= CHECK_SOURCE_EVERY) {
+            sinceCheck = 0;
+            await this.#checkSource();
+          }
+          try {
+            await session.sendFrame(frame.subarray(0, FRAME_HEADER_BYTES + length), () => {
+              pool.give(frame);
+              wake.notify();
+            });
+          } catch (error) {
+            if (isNetworkLoss(error)) return { again: 'network' };
+            throw error;
+          }
         }
-        const length = Math.min(LIMITS.chunkSize, size - position);
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-        await readFully(this.#handle, frame, FRAME_HEADER_BYTES, length, position);
-        writeFrameHeader(frame, { kind: FrameKind.DATA, flags: 0, stream, offset: position, length });
-        hash.update(frame.subarray(FRAME_HEADER_BYTES));
-        position += length;
-        this.#checkpoints.set(position, hash.copy());
-        sinceCheck += length;
-        if (sinceCheck >= CHECK_SOURCE_EVERY) {
-          sinceCheck = 0;
-          await this.#checkSource();
-        }
-        try {
-          await session.sendFrame(frame);
-        } catch (error) {
-          if (isNetworkLoss(error)) return { again: 'network' };
-          throw error;
-        }
+      } finally {
+        // Reads still running write into buffers nobody will send; let them end first.
+        await Promise.allSettled(ahead.map((item) => item.read));
       }
       const stop = interruption();
       if (stop) return await this.#stopped(stop, generation, stream);
