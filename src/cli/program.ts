@@ -18,13 +18,18 @@ Without a command, ferry opens the file manager (local disk | server) with the l
 
 Remote paths are URLs: ferry://[user@]host[:port]/path (port 7070 by default; the user defaults
 to $FERRY_USER, then your login name). The path is relative to your home on the server.
+ferry:// is encrypted (TLS) to every host but loopback; ferrys:// is TLS always, ferry+ws://
+plain always (a server started with --insecure). The first time a TLS server's certificate is
+neither pinned nor from a trusted CA, its fingerprint is shown and you are asked (on a terminal;
+else pass --fingerprint SHA256:… or FERRY_FINGERPRINT); accepted ones are kept in
+$XDG_CONFIG_HOME/ferry/known_hosts, and a changed one is refused.
 
 Password: --password-stdin, else $FERRY_PASSWORD, else asked on the terminal.
 Transfers resume by default: run the same get/put again after an interruption and it continues
 (journal in $XDG_STATE_HOME/ferry, partial files next to the destination).
 
 Examples:
-  ferry serve --root /srv/ferry
+  ferry serve --root /srv/ferry --host 0.0.0.0      # TLS, with its own certificate
   ferry user add alice --quota 10GiB
   FERRY_PASSWORD=... ferry ls -l ferry://alice@files.example:7070/
   ferry get -r -j 8 ferry://alice@files.example/photos ./photos
