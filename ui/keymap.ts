@@ -9,11 +9,11 @@ export { isTextInput, keyPressFromInk, parseKeySequence, type KeyPress } from '.
  * queue panel have the input.
  * - pane: the file panes; filter: the panes while a quick filter is being typed (checked first);
  * - dialog: every dialog (input fields, confirm, login, resume); conflict: the file-exists dialog
- *   (checked before 'dialog');
+ *   and trust: the unknown-server dialog (each checked before 'dialog');
  * - queue: the transfer queue panel when it has the input; viewer: the F3 viewer and the F1 help;
  * - output: the remote command output panel when it has the input; command: the command line.
  */
-export type Layer = 'global' | 'pane' | 'filter' | 'dialog' | 'conflict' | 'queue' | 'viewer' | 'output' | 'command';
+export type Layer = 'global' | 'pane' | 'filter' | 'dialog' | 'conflict' | 'trust' | 'queue' | 'viewer' | 'output' | 'command';
 
 /**
  * A key as the table declares it: a key name ('f5', 'up', 'return', 'escape', 'tab',
@@ -106,6 +106,11 @@ export const COMMANDS = [
   { id: 'conflict.size-differs', layer: 'conflict', keys: [k('d')], description: 'Overwrite if the sizes differ' },
   { id: 'conflict.apply-all', layer: 'conflict', keys: [k('a')], description: 'Toggle "apply to all" for the rest of the copy' },
 
+  // ---- the unknown-server dialog (checked before 'dialog'; Esc refuses, Enter presses the focused button) ----
+  { id: 'trust.save', layer: 'trust', keys: [k('a'), k('A')], description: "Trust the server's certificate and remember it in known_hosts" },
+  { id: 'trust.once', layer: 'trust', keys: [k('o'), k('O')], description: 'Trust it for this session only' },
+  { id: 'trust.refuse', layer: 'trust', keys: [k('r'), k('R')], description: 'Refuse: nothing is sent to the server' },
+
   // ---- queue panel ----
   { id: 'queue.up', layer: 'queue', keys: [k('up')], description: 'Select the previous job' },
   { id: 'queue.down', layer: 'queue', keys: [k('down')], description: 'Select the next job' },
@@ -155,6 +160,7 @@ export const LAYERS: readonly { layer: Layer; title: string }[] = [
   { layer: 'queue', title: 'Transfer queue' },
   { layer: 'dialog', title: 'Dialogs' },
   { layer: 'conflict', title: 'File exists dialog' },
+  { layer: 'trust', title: 'Unknown server dialog (TLS)' },
   { layer: 'viewer', title: 'Viewer and help' },
   { layer: 'command', title: 'Command line' },
   { layer: 'output', title: 'Command output' },

@@ -3,8 +3,7 @@ import { Text } from 'ink';
 import { describeAuthorization, type PeerIdentity } from '../../src/client/server-identity.js';
 import type { TrustAnswer } from '../../src/credentials/server-trust.js';
 import { DialogFrame, DialogLine, DialogRow } from '../components/dialog-frame.js';
-import { commandById, formatKey, matchKey } from '../keymap.js';
-import type { KeyPress } from '../model/key-press.js';
+import { commandById, formatKey, matchKey, type CommandId } from '../keymap.js';
 import { textWidth, wrapWords } from '../model/text-width.js';
 import { useKeypress } from '../use-keypress.js';
 
@@ -19,28 +18,22 @@ export interface TrustDialogProps {
   width?: number;
 }
 
-/** A button: its answer, its label and its hot key (mc-style: the key is part of the button, shown in it). */
+/** A button: its answer, its label and its command (whose key, from ui/keymap.ts, presses it). */
 export interface TrustButton {
   answer: TrustAnswer;
   label: string;
-  hot: string;
+  command: CommandId;
 }
 
 export const TRUST_BUTTONS: readonly TrustButton[] = [
-  { answer: 'save', label: 'Trust and remember', hot: 'a' },
-  { answer: 'once', label: 'Trust once', hot: 'o' },
-  { answer: 'refuse', label: 'Refuse', hot: 'r' },
+  { answer: 'save', label: 'Trust and remember', command: 'trust.save' },
+  { answer: 'once', label: 'Trust once', command: 'trust.once' },
+  { answer: 'refuse', label: 'Refuse', command: 'trust.refuse' },
 ];
 
 // The focus starts on Refuse: an Enter typed out of habit (the login's Enter still in the
 // fingers) must not trust a key nobody has compared; trusting takes a deliberate choice.
 const INITIAL_FOCUS = TRUST_BUTTONS.findIndex((button) => button.answer === 'refuse');
-
-/** The button whose hot key `key` is: a letter typed without Ctrl or Alt, either case. */
-export function hotButton(key: KeyPress): TrustButton | undefined {
-  if (key.ctrl || key.meta || [...key.name].length !== 1) return undefined;
-  return TRUST_BUTTONS.find((button) => button.hot === key.name.toLowerCase());
-}
 
 /** Why the certificate proves nothing by itself, in words. */
 function reasonText(peer: PeerIdentity): string {
@@ -66,9 +59,10 @@ export function TrustDialog({ hostPort, peer, isActive, onAnswer, width = 72 }: 
 
   useKeypress(
     (key) => {
-      const hot = hotButton(key);
-      if (hot !== undefined) return onAnswer(hot.answer);
-      switch (matchKey('dialog', key)) {
+      const command = matchKey(['trust', 'dialog'], key);
+      const pressed = TRUST_BUTTONS.find((button) => button.command === command);
+      if (pressed !== undefined) return onAnswer(pressed.answer);
+      switch (command) {
         case 'dialog.next-field':
         case 'dialog.right':
           return move(1);
@@ -98,7 +92,7 @@ export function TrustDialog({ hostPort, peer, isActive, onAnswer, width = 72 }: 
   const field = (title: string, value: string) =>
     wrapWords(value, text - label, { long: 'break' }).map((part, i) => line(`${(i === 0 ? title : '').padEnd(label)}${part}`, `${title}${i}`));
 
-  const buttons = TRUST_BUTTONS.map((button) => `[ ${button.label} (${button.hot}) ]`);
+  const buttons = TRUST_BUTTONS.map((button) => `[ ${button.label} (${formatKey(commandById(button.command).keys[0]!)}) ]`);
   const inOneRow = buttons.reduce((sum, shown) => sum + textWidth(shown) + 2, 0) <= text;
   const focus = focusRef.current;
   const keyHint = (id: 'dialog.next-field' | 'dialog.confirm' | 'dialog.cancel') => formatKey(commandById(id).keys[0]!);
