@@ -1,5 +1,5 @@
 import { Session, type SessionOptions } from '../client/session.js';
-import { defaultTls, webSocketUrl } from '../client/url.js';
+import { defaultTls, hostPortOf, webSocketUrl } from '../client/url.js';
 import { FerryError, type ErrorCode } from '../protocol/index.js';
 import { HostBook } from './host-book.js';
 import { KEYCHAIN_SERVICE, keychain as osKeychain, keychainAccount, type Keychain } from './keychain.js';
@@ -92,7 +92,7 @@ export async function connectWithCredentials(request: ConnectRequest): Promise<S
   const tls = request.tls ?? defaultTls(host);
   const url = webSocketUrl(host, port, tls);
   // The server's identity is settled (maybe by asking) before the password leaves this machine.
-  const trust = tls ? await decideTrust({ ...request.trust, hostPort: url.slice('wss://'.length) }) : undefined;
+  const trust = tls ? await decideTrust({ ...request.trust, hostPort: hostPortOf(url) }) : undefined;
   let session: Session;
   try {
     session = await Session.connect({
