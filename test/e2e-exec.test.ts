@@ -1,11 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import type { ServerOptions } from '../server/options.js';
 import type { SqliteUserStore } from '../server/users/sqlite-user-store.js';
 import { startTestServer } from './helpers/server.js';
-import { builtCliExists, startTmux } from './helpers/tmux.js';
+import { builtCliExists, startTmux, tuiScratch } from './helpers/tmux.js';
 
 /*
  * A remote command from the built `ferry` in a real terminal (tmux 160 × 45) against a real
@@ -20,14 +19,9 @@ if (!builtCliExists()) {
   test('e2e exec needs the build', (t) => t.fail('dist/src/cli/main.js is missing: run `npx tsc -p .` (npm test builds first)'));
 } else {
   test('the command line runs an allowed program on the server and its output shows live in the panel', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-exec-'));
+    const { dir, work, env } = await tuiScratch(t, 'ferry-e2e-exec-');
     // Programs an administrator allows are installed for everyone to run: commands run as the user's own uid.
     await chmod(dir, 0o755);
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const home = join(dir, 'home');
-    const work = join(dir, 'work');
-    await mkdir(home, { recursive: true });
-    await mkdir(work, { recursive: true });
     // Prints its arguments one per line, the directory it runs in, a line on stderr, then exits 7.
     const script = join(dir, 'report');
     await writeFile(script, '#!/bin/sh\nfor a in "$@"; do printf "arg=<%s>\\n" "$a"; done\necho "cwd=$(basename "$(pwd)")"\necho "warned" >&2\nexit 7\n');
@@ -38,14 +32,6 @@ if (!builtCliExists()) {
     (server.server.users as SqliteUserStore).setExec(ALICE.name, true);
     await mkdir(join(server.root, 'homes', ALICE.name, 'reports'), { recursive: true });
 
-    const env = {
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, '.config'),
-      XDG_STATE_HOME: join(home, '.local', 'state'),
-      XDG_DATA_HOME: join(home, '.local', 'share'),
-      DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-dbus')}`,
-      TERM: 'xterm-256color',
-    };
     const tui = await startTmux({ args: ['connect', `${ALICE.name}@127.0.0.1:${server.port}`], dir, cwd: work, env });
     t.teardown(() => tui.kill());
     await tui.waitFor(/Password +\[/);

@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { startTestServer } from './helpers/server.js';
-import { builtCliExists, startTmux, type TmuxSession } from './helpers/tmux.js';
+import { builtCliExists, startTmux, tuiScratch, type TmuxSession, type TuiScratch } from './helpers/tmux.js';
 
 /*
  * The built `ferry connect ferrys://…` in a real terminal (tmux) against a real TLS server with
@@ -19,23 +18,10 @@ if (!builtCliExists()) {
   test('e2e TUI over TLS needs the build', (t) => t.fail('dist/src/cli/main.js is missing: run `npm run build`'));
 }
 
-/** A temp dir with `work/` (the cwd) and a private HOME and XDG dirs, removed after the test. */
-async function scratch(t: ExecutionContext): Promise<{ dir: string; work: string; env: Record<string, string>; knownHosts: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-tls-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const home = join(dir, 'home');
-  const work = join(dir, 'work');
-  await mkdir(home, { recursive: true });
-  await mkdir(work, { recursive: true });
-  const env = {
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_STATE_HOME: join(home, '.local', 'state'),
-    XDG_DATA_HOME: join(home, '.local', 'share'),
-    DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-dbus')}`,
-    TERM: 'xterm-256color',
-  };
-  return { dir, work, env, knownHosts: join(home, '.config', 'ferry', 'known_hosts') };
+/** A private terminal scratch dir, and where its known_hosts lives. */
+async function scratch(t: ExecutionContext): Promise<TuiScratch & { knownHosts: string }> {
+  const where = await tuiScratch(t, 'ferry-e2e-tls-');
+  return { ...where, knownHosts: join(where.env.XDG_CONFIG_HOME!, 'ferry', 'known_hosts') };
 }
 
 /** `ferry connect <target>` up to the login dialog with the password typed in (not yet sent). */

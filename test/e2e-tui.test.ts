@@ -1,13 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { listUnfinished } from '../src/transfer/journal.js';
 import { journalDir } from '../src/util/paths.js';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { startCutProxy } from './helpers/cut-proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startThrottleProxy } from './helpers/throttle-proxy.js';
-import { builtCliExists, startTmux, type TmuxSession } from './helpers/tmux.js';
+import { builtCliExists, startTmux, tuiScratch, type TmuxSession } from './helpers/tmux.js';
 import { hashTree, makeTree, sha256File } from './helpers/tree.js';
 
 /*
@@ -36,29 +35,9 @@ if (!builtCliExists()) {
   test('e2e TUI needs the build', (t) => t.fail('dist/src/cli/main.js is missing: run `npx tsc -p .` (npm test builds first)'));
 }
 
-/** A temp dir with `work/` (the cwd) and a private HOME and XDG dirs, removed after the test. */
-async function scratch(t: ExecutionContext): Promise<{ dir: string; work: string; env: Record<string, string> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const home = join(dir, 'home');
-  const work = join(dir, 'work');
-  await mkdir(home, { recursive: true });
-  await mkdir(work, { recursive: true });
-  const env = {
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_STATE_HOME: join(home, '.local', 'state'),
-    XDG_DATA_HOME: join(home, '.local', 'share'),
-    // No keychain here: the login dialog says so and uses the typed password once.
-    DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-dbus')}`,
-    TERM: 'xterm-256color',
-  };
-  return { dir, work, env };
-}
-
 /** Starts a server, then `ferry connect alice@127.0.0.1:<port>` (through `port` when given) and logs in. */
 async function start(t: ExecutionContext, options: { viaPort?: (server: TestServer) => Promise<number> } = {}): Promise<World & { env: Record<string, string> }> {
-  const { dir, work, env } = await scratch(t);
+  const { dir, work, env } = await tuiScratch(t, 'ferry-e2e-');
   const server = await startTestServer({ users: [ALICE] });
   t.teardown(() => server.close());
   const port = options.viaPort ? await options.viaPort(server) : server.port;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describeKeychainError, keychainAccount } from '../src/credentials/keychain.js';
 import { createKeyringHome, keyringUnavailable, type KeyringResult } from './helpers/keyring-session.js';
 import { startTestServer } from './helpers/server.js';
+import { flatFrame as flat } from './helpers/ink-act.js';
 
 /*
  * The real keychain: gnome-keyring's Secret Service on a private D-Bus session in a temp HOME,
@@ -87,15 +88,6 @@ keyringTest(`a password saved at login is used by the next start without typing 
   t.regex(third[0]!.error!.message, /saved password for alice@127\.0\.0\.1:\d+ was refused/);
   t.deepEqual(third[1], { op: 'get', value: 'correct horse' });
 });
-
-/** A dialog frame's text without its border, lines joined, for sentences that wrap. */
-function flat(frame: unknown): string {
-  return String(frame)
-    .split('\n')
-    .map((line) => line.replace(/^[║╔╚]|[║╗╝]$/g, '').trim())
-    .join(' ')
-    .replace(/\s+/g, ' ');
-}
 
 keyringTest(`through the login dialog: save the password, quit, start again and log in with Enter alone${skip}`, async (t) => {
   const server = await startTestServer({ users: [{ name: 'alice', password: 'correct horse' }] });

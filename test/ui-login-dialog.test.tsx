@@ -16,6 +16,7 @@ import { registerFromDialog } from '../ui/commands/register.js';
 import { Session } from '../src/client/session.js';
 import type { ServerOptions } from '../server/options.js';
 import { startTestServer } from './helpers/server.js';
+import { flatFrame as flat, inAct } from './helpers/ink-act.js';
 
 const KEY = {
   tab: '\t',
@@ -43,28 +44,8 @@ const RECENT: HostEntry[] = [
 ];
 const BOOKMARKS: HostEntry[] = [{ host: 'work.example', port: 7443, user: 'carol', name: 'work' }];
 
-// Every key press runs inside React's act(), which flushes renders and effects before it returns,
-// so a frame read afterwards shows the effect of exactly the keys sent. The tick inside lets ink
-// deliver a lone Esc, which it holds back for one turn of the event loop in case more follows.
-// act() keeps one global queue, so these tests run serially.
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+// act() keeps one global queue (test/helpers/ink-act.ts), so these tests run serially.
 const dialogTest = test.serial;
-
-async function inAct(work: () => void): Promise<void> {
-  await act(async () => {
-    work();
-    await new Promise((resolve) => setImmediate(resolve));
-  });
-}
-
-/** The frame's text with the border taken off and wrapped lines joined, for sentences. */
-function flat(frame: string): string {
-  return frame
-    .split('\n')
-    .map((line) => line.replace(/^[║╔╚]|[║╗╝]$/g, '').trim())
-    .join(' ')
-    .replace(/\s+/g, ' ');
-}
 
 async function open(props: Partial<LoginDialogProps> = {}) {
   const submitted: LoginValues[] = [];

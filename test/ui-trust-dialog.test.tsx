@@ -1,37 +1,19 @@
 import test from 'ava';
 import { render } from 'ink-testing-library';
-import { act } from 'react';
 import type { PeerIdentity } from '../src/client/server-identity.js';
 import type { TrustAnswer } from '../src/credentials/server-trust.js';
 import { IdentityChangedDialog, type IdentityChangedDialogProps } from '../ui/dialogs/identity-changed-dialog.js';
 import { TrustDialog, type TrustDialogProps } from '../ui/dialogs/trust-dialog.js';
 import { KEYS } from './helpers/ink-wait.js';
+import { flatFrame as flat, inAct } from './helpers/ink-act.js';
 
 /*
  * The two dialogs about a TLS server's identity on their own: "Unknown server" (three answers,
  * Esc refuses) and the identity-changed alarm (no way on: Enter is ignored, Esc closes).
  */
 
-// As in ui-login-dialog.test.tsx: every key inside act(), so a frame read afterwards shows
-// exactly the keys sent; the tick lets ink deliver a lone Esc. act() is global: serial tests.
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+// act() keeps one global queue (test/helpers/ink-act.ts), so these tests run serially.
 const dialogTest = test.serial;
-
-async function inAct(work: () => void): Promise<void> {
-  await act(async () => {
-    work();
-    await new Promise((resolve) => setImmediate(resolve));
-  });
-}
-
-/** The frame's text with the border taken off and wrapped lines joined, for sentences. */
-function flat(frame: string): string {
-  return frame
-    .split('\n')
-    .map((line) => line.replace(/^[║╔╚]|[║╗╝]$/g, '').trim())
-    .join(' ')
-    .replace(/\s+/g, ' ');
-}
 
 const FINGERPRINT = 'SHA256:q1Zm2b0xN8k7Yv3cW5tR9pL4sD6fG2hJ8kL0zX1cV3b';
 const PEER: PeerIdentity = {

@@ -1,11 +1,11 @@
 import { render } from 'ink-testing-library';
-import { act } from 'react';
 import { connectWithCredentials, PasswordNeededError } from '../../src/credentials/connect.js';
 import { HostBook } from '../../src/credentials/host-book.js';
 import { KEYCHAIN_SERVICE, deletePassword, getPassword, keychainStatus, setPassword } from '../../src/credentials/keychain.js';
 import { FerryError } from '../../src/protocol/index.js';
 import { LoginDialog, type LoginValues } from '../../ui/dialogs/login-dialog.js';
 import { RESULT_MARK, type KeyringResult, type KeyringStep } from './keyring-session.js';
+import { inAct } from './ink-act.js';
 
 /*
  * The process a keyring test starts inside a keyring session (see keyring-session.ts): it runs
@@ -18,15 +18,6 @@ function describe(error: unknown): NonNullable<KeyringResult['error']> {
   if (error instanceof PasswordNeededError) return { code: error.code, message: error.message, name: error.name, why: error.why };
   if (error instanceof FerryError) return { code: error.code, message: error.message, name: error.name };
   return { code: 'UNEXPECTED', message: error instanceof Error ? (error.stack ?? error.message) : String(error), name: 'Error' };
-}
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-async function inAct(work: () => void): Promise<void> {
-  await act(async () => {
-    work();
-    await new Promise((resolve) => setImmediate(resolve));
-  });
 }
 
 /** Logs in with a fresh session, proves it with a listing, closes it. */

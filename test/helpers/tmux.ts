@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -24,6 +27,35 @@ const EXIT_MARK = '[ferry exited';
 /** True when dist/ holds a build of the CLI and of the TUI. */
 export function builtCliExists(): boolean {
   return existsSync(BUILT_CLI) && statSync(BUILT_CLI).isFile();
+}
+
+/** A per-test temp dir for a program in tmux: `work/` (its cwd) and a private HOME. */
+export interface TuiScratch {
+  dir: string;
+  home: string;
+  work: string;
+  /** HOME, the XDG dirs inside it, no session bus (so no keychain), TERM. */
+  env: Record<string, string>;
+}
+
+/** Makes a TuiScratch under `prefix`, removed after the test. */
+export async function tuiScratch(t: ExecutionContext, prefix: string): Promise<TuiScratch> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const home = join(dir, 'home');
+  const work = join(dir, 'work');
+  await mkdir(home, { recursive: true });
+  await mkdir(work, { recursive: true });
+  const env = {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    // No keychain here: the login dialog says so and uses the typed password once.
+    DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'no-dbus')}`,
+    TERM: 'xterm-256color',
+  };
+  return { dir, home, work, env };
 }
 
 export interface TmuxOptions {
