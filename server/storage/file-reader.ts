@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { DirectReader } from '../../src/fs/direct-reader.js';
 import { FerryError } from '../../src/protocol/index.js';
 import { displayPath } from './jail.js';
 import { toFerryError } from './os-errors.js';
@@ -16,6 +17,7 @@ export const SAFE_READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | const
 export class LocalFileReader implements FileReader {
   private constructor(
     private readonly file: FileHandle,
+    private readonly reader: DirectReader,
     readonly size: number,
     readonly mtime: number,
     /** The wire path it was opened by, for messages. */
@@ -28,7 +30,7 @@ export class LocalFileReader implements FileReader {
       const st = await file.stat();
       if (st.isDirectory()) throw new FerryError('EISDIR', `is a directory: ${displayPath(wire)}`);
       if (!st.isFile()) throw new FerryError('EINVAL', `not a regular file: ${displayPath(wire)}`);
-      return new LocalFileReader(file, st.size, Math.round(st.mtimeMs), wire);
+      return new LocalFileReader(file, await DirectReader.attach(file), st.size, Math.round(st.mtimeMs), wire);
     } catch (error) {
       await file.close();
       throw toFerryError(error, wire);
@@ -37,14 +39,14 @@ export class LocalFileReader implements FileReader {
 
   async read(buffer: Buffer, bufferOffset: number, length: number, position: number): Promise<number> {
     try {
-      const { bytesRead } = await this.file.read(buffer, bufferOffset, length, position);
-      return bytesRead;
+      return await this.reader.read(buffer, bufferOffset, length, position);
     } catch (error) {
       throw toFerryError(error);
     }
   }
 
   async close(): Promise<void> {
+    await this.reader.close();
     await this.file.close();
   }
 }

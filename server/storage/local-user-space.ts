@@ -420,7 +420,7 @@ export class LocalUserSpace implements UserSpace {
         );
         // A newer open takes the partial over; the previous handle gets ECANCELED from now on.
         state.owner = upload;
-        const file = await state.openFile();
+        const file = await state.flushedFile();
         if (state.durableOffset < state.offset) {
           await file.datasync();
           state.durableOffset = state.offset;

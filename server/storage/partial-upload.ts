@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { AppendWriter } from '../../src/fs/append-writer.js';
 import { FerryError } from '../../src/protocol/index.js';
 import type { PartialUpload } from './storage.js';
 import { displayPath, type Jail } from './jail.js';
@@ -37,6 +38,8 @@ export class PartialState {
   offset: number;
   durableOffset: number;
   file: FileHandle | null = null;
+  /** Writes the data file's new bytes; made with the file, closed with it. */
+  #writer: AppendWriter | null = null;
   /** The handle allowed to write; a newer openUpload takes this over. */
   owner: LocalPartialUpload | null = null;
   /** Set once the partial is finished, discarded or expired: every handle on it is cancelled. */
@@ -81,15 +84,37 @@ export class PartialState {
     return this.file;
   }
 
+  /** The writer for the data file's next bytes (at `offset`), opening the file if need be. */
+  async openWriter(): Promise<AppendWriter> {
+    const file = await this.openFile();
+    this.#writer ??= await AppendWriter.attach(file, this.offset);
+    return this.#writer;
+  }
+
+  /** The open data file holding every byte written so far (a writer may carry its last block). */
+  async flushedFile(): Promise<FileHandle> {
+    const file = await this.openFile();
+    await this.#writer?.flush();
+    return file;
+  }
+
+  async #dropWriter(): Promise<void> {
+    const writer = this.#writer;
+    this.#writer = null;
+    await writer?.close();
+  }
+
   /** Closes the data file, remembering how it looked so that outside edits are noticed. */
   async closeFile(): Promise<void> {
     const file = this.file;
     if (file === null) return;
     this.file = null;
     try {
+      await this.#writer?.flush();
       const st = await file.stat();
       this.fingerprint = { size: st.size, ino: st.ino, ctimeMs: st.ctimeMs };
     } finally {
+      await this.#dropWriter();
       await file.close();
     }
   }
@@ -113,6 +138,7 @@ export class PartialState {
     this.owner = null;
     const file = this.file;
     this.file = null;
+    await this.#dropWriter();
     await file?.close().catch(() => undefined);
     await rm(this.partPath, { force: true });
     await rm(this.infoPath, { force: true });
@@ -220,14 +246,9 @@ export class LocalPartialUpload implements PartialUpload {
         throw new FerryError('EQUOTA', `disk quota exceeded: ${quota} bytes allowed`);
       }
       usage.add(state.user, data.length);
-      const file = await state.openFile();
-      const writing = (async () => {
-        let written = 0;
-        while (written < data.length) {
-          const { bytesWritten } = await file.write(data, written, data.length - written, offset + written);
-          written += bytesWritten;
-        }
-      })();
+      const writer = await state.openWriter();
+      // A failed write leaves the file as it was (the writer cuts back what part of it made it).
+      const writing = writer.write(data);
       // Hash while the disk write runs on the thread pool; the running hash takes the new state
       // only once the bytes are written, so a failed write leaves it as it was.
       const hashed = state.hash.copy().update(data);
@@ -235,8 +256,6 @@ export class LocalPartialUpload implements PartialUpload {
         await writing;
       } catch (error) {
         usage.add(state.user, -data.length);
-        // Cut back whatever part of the chunk made it, so the file length stays the offset.
-        await file.truncate(offset).catch(() => undefined);
         throw toFerryError(error, this.path);
       }
       state.hash = hashed;
@@ -252,7 +271,7 @@ export class LocalPartialUpload implements PartialUpload {
     const { target, file } = await this.guarded(async () => {
       const state = this.assertOwner();
       if (state.durableOffset >= state.offset) return { target: state.durableOffset, file: undefined };
-      return { target: state.offset, file: await state.openFile() };
+      return { target: state.offset, file: await state.flushedFile() };
     });
     if (file === undefined) return target;
     try {
@@ -279,7 +298,7 @@ export class LocalPartialUpload implements PartialUpload {
         throw new FerryError('EINTEGRITY', `checksum mismatch for ${displayPath(this.path)}: the upload was discarded`);
       }
       try {
-        const file = await state.openFile();
+        const file = await state.flushedFile();
         const mtime = new Date(state.mtime);
         await file.utimes(mtime, mtime);
         // Partials are private (0600); the finished file gets the usual mode for a user's file.
@@ -293,8 +312,7 @@ export class LocalPartialUpload implements PartialUpload {
         // The partial stays as it was: the client may fix the cause (EEXIST, ENOENT) and retry.
         throw toFerryError(error, this.path);
       }
-      await state.file?.close().catch(() => undefined);
-      state.file = null;
+      await state.closeFile().catch(() => undefined);
       state.gone = true;
       state.owner = null;
       this.context.forget(state);

@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import { link, lstat, open, readFile, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FerryError, FrameKind, LIMITS, type Frame, type Results } from '../protocol/index.js';
+import { AppendWriter } from '../fs/append-writer.js';
 import { syncDirectory } from '../fs/directory-sync.js';
 import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
@@ -71,6 +72,8 @@ class Download {
   readonly #signal: AbortSignal | undefined;
   /** The partial's handle (or, while adopting, the destination's: it follows the rename). */
   #handle: FileHandle | undefined;
+  /** Writes the partial's new bytes through #handle; made before the first write of a pass. */
+  #writer: AppendWriter | undefined;
   /** Bytes in the partial, in order and hashed into #hash. */
   #offset = 0;
   #hash: Hash = createHash('sha256');
@@ -94,6 +97,10 @@ class Download {
   }
 
   async dispose(): Promise<void> {
+    // What the writer still carries goes into the partial, so a later resume keeps it.
+    await this.#writer?.flush().catch(() => {});
+    await this.#writer?.close();
+    this.#writer = undefined;
     await this.#handle?.close().catch(() => {});
     this.#handle = undefined;
   }
@@ -246,7 +253,7 @@ class Download {
       writing = writing.then(async () => {
         if (writeError) return;
         try {
-          await writeAll(this.#handle!, payload, offset);
+          await this.#writer!.write(payload);
           this.#offset = offset + length;
           queued -= length;
           this.#progress(size);
@@ -324,6 +331,7 @@ class Download {
       await rename(this.#destination, this.#part);
       this.#adopting = false;
     }
+    this.#writer ??= await AppendWriter.attach(this.#handle, this.#offset);
     if (this.#expect?.size !== opened.size || this.#expect.mtime !== opened.mtime) {
       this.#expect = { size: opened.size, mtime: opened.mtime };
       // A file that comes in one frame is not worth resuming: without a sidecar, a partial
@@ -365,6 +373,9 @@ class Download {
   /** fsync, mtime, then the atomic step: partial → destination. */
   async #finish(mtime: number): Promise<void> {
     const handle = this.#handle!;
+    await this.#writer!.flush();
+    await this.#writer!.close();
+    this.#writer = undefined;
     await handle.sync();
     await handle.close();
     this.#handle = undefined;
@@ -422,13 +433,5 @@ class Download {
 
   #progress(total: number): void {
     this.#options.onProgress?.({ done: this.#offset, total });
-  }
-}
-
-async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { DirectReader } from '../fs/direct-reader.js';
 import { FerryError, LIMITS } from '../protocol/index.js';
 import { canceled } from './connection.js';
 
@@ -27,10 +28,12 @@ export async function hashFilePrefix(handle: FileHandle, length: number, signal?
  * Fills `buffer[offset, offset + length)` from file position `position`, looping over short
  * reads. Throws ECHANGED when the file ends first (it shrank under us).
  */
-export async function readFully(handle: FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+export async function readFully(source: FileHandle | DirectReader, buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
   let filled = 0;
   while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, offset + filled, length - filled, position + filled);
+    const at = position + filled;
+    const bytesRead =
+      source instanceof DirectReader ? await source.read(buffer, offset + filled, length - filled, at) : (await source.read(buffer, offset + filled, length - filled, at)).bytesRead;
     if (bytesRead === 0) throw new FerryError('ECHANGED', `file ended at ${position + filled} bytes, expected at least ${position + length}`);
     filled += bytesRead;
   }

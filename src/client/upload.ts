@@ -11,6 +11,7 @@ import { uploadSmallFile } from './small-upload.js';
 import { cancelStream, isNetworkLoss, throwIfAborted } from './transfer-common.js';
 import type { TransferOptions, TransferResult } from './transfer-types.js';
 import { Wakeup } from './wakeup.js';
+import { DirectReader } from '../fs/direct-reader.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -64,7 +65,12 @@ export async function uploadFile(session: Session, localPath: string, remotePath
     if (source.size <= LIMITS.maxPutBytes && !options.adopt) {
       return await uploadSmallFile(session, handle, remotePath, source, () => checkSource(localPath, source), options);
     }
-    return await new Upload(session, handle, localPath, remotePath, source, options).run();
+    const reader = await DirectReader.attach(handle);
+    try {
+      return await new Upload(session, handle, reader, localPath, remotePath, source, options).run();
+    } finally {
+      await reader.close();
+    }
   } finally {
     await handle.close().catch(() => {});
   }
@@ -77,6 +83,8 @@ function sourceOf(st: Stats): Source {
 class Upload {
   readonly #session: Session;
   readonly #handle: FileHandle;
+  /** Reads the frames (big reads past the page cache); #handle serves the rest. */
+  readonly #reader: DirectReader;
   readonly #localPath: string;
   readonly #remotePath: string;
   readonly #source: Source;
@@ -89,9 +97,10 @@ class Upload {
   #checkpoints = new Map<number, Hash>([[0, createHash('sha256')]]);
   #resumedFrom = 0;
 
-  constructor(session: Session, handle: FileHandle, localPath: string, remotePath: string, source: Source, options: TransferOptions) {
+  constructor(session: Session, handle: FileHandle, reader: DirectReader, localPath: string, remotePath: string, source: Source, options: TransferOptions) {
     this.#session = session;
     this.#handle = handle;
+    this.#reader = reader;
     this.#localPath = localPath;
     this.#remotePath = remotePath;
     this.#source = source;
@@ -212,7 +221,7 @@ class Upload {
             const frame = pool.take();
             if (frame === undefined) break;
             const length = Math.min(LIMITS.chunkSize, size - nextRead);
-            const read = readFully(this.#handle, frame, FRAME_HEADER_BYTES, length, nextRead);
+            const read = readFully(this.#reader, frame, FRAME_HEADER_BYTES, length, nextRead);
             read.catch(() => undefined);
             ahead.push({ position: nextRead, length, frame, read });
             nextRead += length;
