@@ -1,6 +1,7 @@
 /*
  * One big file up and down, ws:// and wss://, against a `ferry serve` child: the fast loop for
- * working on the data path (`npm run build && node dist/bench/quick-stream.js [SIZE_MiB] [RUNS]`).
+ * working on the data path (`npm run build && node --initial-old-space-size=64 dist/bench/quick-stream.js
+ * [SIZE_MiB] [RUNS] [plain|tls]`; the option is NODE_FLAGS, as bin/ferry runs the client).
  * The full comparison with other tools is bench/run.ts.
  */
 import { execFileSync } from 'node:child_process';

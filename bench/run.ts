@@ -38,6 +38,7 @@ import { installPeers, startPeers, type PeerCase, type Peers, type WorkloadKind 
 import { formatResults, formatTargets, machineLine, median, rates, ratioOf, type Measurement, type TargetCheck } from './report.js';
 import { startServerChild, type ServerChild } from './server-child.js';
 import { closeSessions, crowdUpload, idleSessionsRss, openSessions } from './sessions.js';
+import { NODE_FLAGS, hasNodeFlags } from '../src/cli/node-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** bench/ compiles to dist/bench; the project root is two levels up from there. */
@@ -92,6 +93,8 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // This process is the client of every ferry row: it must run as bin/ferry would.
+  if (!hasNodeFlags()) throw new Error(`run the bench through npm run bench (node ${NODE_FLAGS.join(' ')} dist/bench/run.js)`);
   if (!args.render) await transfers();
   await renderSection();
 }

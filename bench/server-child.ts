@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { NODE_FLAGS } from '../src/cli/node-flags.js';
 
 /** A `ferry serve` process started from the build, so its memory can be read apart from ours. */
 export interface ServerChild {
@@ -16,11 +17,11 @@ export interface ServerChild {
 }
 
 /**
- * Starts `node [nodeArgs] <cliMain> serve --root <root> --port 0 [extraArgs]` and waits for its
+ * Starts `node NODE_FLAGS [nodeArgs] <cliMain> serve --root <root> --port 0 [extraArgs]` and waits for its
  * 'listening' log line.
  */
 export async function startServerChild(cliMain: string, root: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<ServerChild> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, cliMain, 'serve', '--root', root, '--port', '0', '--log-level', 'info', ...extraArgs], {
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, cliMain, 'serve', '--root', root, '--port', '0', '--log-level', 'info', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

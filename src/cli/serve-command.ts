@@ -8,6 +8,7 @@ import { loadTlsIdentity } from '../../server/tls/server-identity.js';
 import { isLoopback, wantsTls } from '../../server/tls/transport.js';
 import { dataDir } from '../util/paths.js';
 import { UsageError } from './cli-errors.js';
+import { NODE_FLAGS, hasNodeFlags } from './node-flags.js';
 
 interface ServeFlags {
   root?: string;
@@ -116,6 +117,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   const server = createServer(options);
+  if (!hasNodeFlags()) {
+    logger.warn({ missing: NODE_FLAGS }, 'node was started without ferry\'s V8 options (bin/ferry passes them): receiving costs up to twice the CPU');
+  }
   // The handlers go in before listening: a SIGTERM that arrives just after the 'listening' line
   // (a supervisor, a test) must still stop the server cleanly, not kill it with the default action.
   let requestStop!: () => void;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const distMain = join(repo, 'dist', 'src', 'cli', 'main.js');
@@ -30,7 +31,8 @@ function command(): string[] {
   return ['--import', import.meta.resolve('tsx'), srcMain];
 }
 
-const COMMAND = command();
+/** node's options, then the program: what bin/ferry runs. */
+const COMMAND = [...NODE_FLAGS, ...command()];
 
 /** The argv that runs `ferry` (node and its arguments), for wrapping in script(1) or nsenter. */
 export function ferryArgv(): string[] {

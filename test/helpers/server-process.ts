@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerOptions } from '../../server/options.js';
 import type { TestUser } from './server.js';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PROJECT = resolve(HERE, '..', '..');
@@ -40,7 +41,7 @@ export async function startServerProcess(config: { users?: TestUser[]; options?:
   const launch = async () => {
     const { logger: _logger, ...options } = config.options ?? {};
     const argument = JSON.stringify({ root, port, users: config.users ?? [], options });
-    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, argument], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', ...NODE_FLAGS, MAIN, argument], {
       cwd: PROJECT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 /*
  * The built `ferry` in a real terminal: a detached tmux session of a fixed size, driven with
@@ -116,7 +117,7 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
     ...options.env,
   };
   const tmux = (...args: string[]) => run('tmux', ['-S', socket, ...args], { env: { ...env, TMUX: '' }, cwd: options.cwd ?? repo });
-  const program = [process.execPath, BUILT_CLI, ...options.args].map(shellQuote).join(' ');
+  const program = [process.execPath, ...NODE_FLAGS, BUILT_CLI, ...options.args].map(shellQuote).join(' ');
   // The shell keeps the pane open after the program ends and says how it ended.
   const script = `${program}; status=$?; echo; echo "${EXIT_MARK} $status]"; sleep 86400`;
   await tmux(
