@@ -109,7 +109,7 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ServerOptions, 'root' | 'logger'> = {
   maxFailedLogins: 5,
   throttleWindowMs: 5 * 60_000,
   sessionBufferBytes: 4 * 1024 * 1024,
-  serverBufferBytes: 64 * 1024 * 1024,
+  serverBufferBytes: 32 * 1024 * 1024,
   exec: { allow: [], timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, maxPerSession: 3, isolation: 'user', uidBase: 2_000_000_000 },
   tls: 'auto',
   registration: 'off',

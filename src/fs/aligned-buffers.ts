@@ -11,7 +11,7 @@
 export const SLOT_BYTES = 1024 * 1024 + 4096;
 /** Slots are this far apart (a whole number of 64 KiB WebAssembly pages). */
 const SLOT_STRIDE = 1024 * 1024 + 64 * 1024;
-const SLOT_COUNT = 16;
+const SLOT_COUNT = 8;
 const WASM_PAGE = 64 * 1024;
 
 /** The one part of the WebAssembly global used here (the project's TypeScript libs leave it out). */
