@@ -10,7 +10,7 @@ import type { Entry, Quota } from '../protocol/index.js';
  * belong to either side.
  */
 export interface FileSystem {
-  readonly kind: 'local' | 'remote';
+  readonly kind: 'local' | 'remote' | 'sftp';
   /** For people: "local" or "alice@host:7070". */
   readonly label: string;
   /** Where a pane starts: the cwd locally, '/' (the home) remotely. */

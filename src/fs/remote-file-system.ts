@@ -1,19 +1,20 @@
-import { posix } from 'node:path';
 import { FerryError, type Entry, type Quota } from '../protocol/index.js';
 import type { Session } from '../client/session.js';
 import type { FileSystem } from './file-system.js';
+import { PosixPaths } from './posix-paths.js';
 
 /**
  * A user's home on a ferry server behind the FileSystem interface. Paths are '/'-separated and
  * relative to the home ('/' is the home). Every call is one request on the session, so it waits
  * through a reconnect and fails with the server's FerryError.
  */
-export class RemoteFileSystem implements FileSystem {
+export class RemoteFileSystem extends PosixPaths implements FileSystem {
   readonly kind = 'remote' as const;
   readonly home = '/';
   readonly session: Session;
 
   constructor(session: Session) {
+    super();
     this.session = session;
   }
 
@@ -57,17 +58,6 @@ export class RemoteFileSystem implements FileSystem {
     return this.session.request('quota', {});
   }
 
-  join(dir: string, name: string): string {
-    return posix.join(dir, name);
-  }
-
-  dirname(path: string): string {
-    return posix.dirname(path);
-  }
-
-  basename(path: string): string {
-    return posix.basename(path);
-  }
 
   /** The home is '/'; an empty path means it too (the wire refuses ''). */
   #wire(path: string): string {

@@ -57,6 +57,9 @@ export async function copyStep(
   if (source.kind === 'local' && target.kind === 'local') {
     return copyLocalFile(sourcePath, targetPath, engine);
   }
+  if (source.kind === 'sftp' || target.kind === 'sftp') {
+    throw new FerryError('ENOTSUP', `copying to or from an SFTP server is not supported yet (${source.label} → ${target.label})`);
+  }
   throw new FerryError('ENOTSUP', `copying between two servers is not supported yet (${source.label} → ${target.label})`);
 }
 

@@ -15,7 +15,7 @@ import type { ConflictPolicy, TransferRequest } from './types.js';
 export const JOURNAL_VERSION = 1;
 
 export interface JournalEndpoint {
-  kind: 'local' | 'remote';
+  kind: 'local' | 'remote' | 'sftp';
   /** FileSystem.label: "local" or "alice@host:7070". */
   label: string;
   path: string;

@@ -749,8 +749,8 @@ function display(fs: FileSystem, path: string): string {
 }
 
 function directionOf(source: FileSystem, target: FileSystem): TransferDirection {
-  if (source.kind === target.kind) return source.kind;
-  return source.kind === 'local' ? 'upload' : 'download';
+  if (source.kind === 'local') return target.kind === 'local' ? 'local' : 'upload';
+  return target.kind === 'local' ? 'download' : 'remote';
 }
 
 function wire(error: FerryError): JobError {

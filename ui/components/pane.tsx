@@ -13,7 +13,7 @@ export interface PaneProps {
   pane: PaneState;
   /** "local" or "alice@host:7070". */
   label: string;
-  kind: 'local' | 'remote';
+  kind: 'local' | 'remote' | 'sftp';
   /** Columns, frame included. */
   width: number;
   /** Rows, frame included. */

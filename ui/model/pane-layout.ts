@@ -111,7 +111,7 @@ export function headerText(columns: Columns, sort: SortMode): string {
 }
 
 /** The bottom border's text: free space or quota of the side. */
-export function quotaText(quota: Quota | null, kind: 'local' | 'remote'): string {
+export function quotaText(quota: Quota | null, kind: 'local' | 'remote' | 'sftp'): string {
   if (quota === null) return '';
   if (quota.total <= 0) return `${formatSize(quota.used)} used, no quota`;
   const free = Math.max(0, quota.total - quota.used);
