@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findExecutable } from '../bench/peers/processes.js';
-import { startSshd, type SshServer } from '../bench/peers/sshd.js';
+import type { SshServer } from '../bench/peers/sshd.js';
+import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
 import { openSftp, type SftpConnectOptions } from '../src/fs/sftp/sftp-connection.js';
 import { SftpFileSystem } from '../src/fs/sftp/sftp-file-system.js';
 import { addKnownHost, checkHostKey, knownHostsName } from '../src/fs/sftp/known-hosts.js';
@@ -13,22 +14,9 @@ import { resolveSshTarget, type SshTarget } from '../src/fs/sftp/ssh-target.js';
 import { FerryError } from '../src/protocol/index.js';
 
 const run = promisify(execFile);
-const haveSshd = (await findExecutable('sshd')) !== undefined;
 const haveSsh = (await findExecutable('ssh')) !== undefined;
-const skip = haveSshd ? '' : ' (skipped: no sshd; .ci/run installs openssh-server)';
-
-let server: SshServer | undefined;
-let work = '';
-
-test.before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ferry-sftp-'));
-  if (haveSshd) server = await startSshd(join(work, 'sshd'));
-});
-
-test.after.always(async () => {
-  await server?.stop();
-  await rm(work, { recursive: true, force: true });
-});
+const sshd = sshdForThisFile('ferry-sftp-');
+const skip = sshdSkipNote;
 
 function targetFor(sshd: SshServer, knownHosts: string, identity = sshd.clientKey): SshTarget {
   return {
@@ -81,8 +69,9 @@ test('known_hosts: plain, [host]:port, hashed, negated and revoked lines, and a 
 });
 
 test(`an unknown host key is refused without a question, saved when accepted, then known; a changed one is refused loudly${skip}`, async (t) => {
+  const server = sshd.server();
   if (!server) return t.pass();
-  const dir = await mkdtemp(join(work, 'trust-'));
+  const dir = await mkdtemp(join(sshd.work(), 'trust-'));
   const userKnown = join(dir, 'user_known_hosts');
   const ferryKnown = join(dir, 'ferry_known_hosts');
   const target = targetFor(server, userKnown);
@@ -110,8 +99,9 @@ test(`an unknown host key is refused without a question, saved when accepted, th
 });
 
 test(`a key the server does not know is EAUTH${skip}`, async (t) => {
+  const server = sshd.server();
   if (!server) return t.pass();
-  const dir = await mkdtemp(join(work, 'auth-'));
+  const dir = await mkdtemp(join(sshd.work(), 'auth-'));
   const stranger = join(dir, 'stranger');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
   const error = await t.throwsAsync(openSftp({ target: targetFor(server, join(dir, 'k'), stranger), ferryKnownHosts: join(dir, 'f'), agent: '', askHostKey: async () => 'once' }));
@@ -119,8 +109,9 @@ test(`a key the server does not know is EAUTH${skip}`, async (t) => {
 });
 
 test(`browsing over SFTP: list, stat (links say what they point at), mkdir -p, rename, remove, free space${skip}`, async (t) => {
+  const server = sshd.server();
   if (!server) return t.pass();
-  const dir = await mkdtemp(join(work, 'browse-'));
+  const dir = await mkdtemp(join(sshd.work(), 'browse-'));
   await mkdirLocal(join(dir, 'sub'));
   await writeFile(join(dir, 'sub', 'a.txt'), 'hello');
   await symlink('sub', join(dir, 'to-sub'));

@@ -19,9 +19,10 @@ export interface SshServer extends Daemon {
 /**
  * Starts `sshd -D -e -f CONFIG` on a free port of 127.0.0.1 with a host key, a client key, its
  * authorized_keys and its pid file all in `dir` (created), and resolves once the port accepts
- * connections. The system's own sshd (if any) is not touched.
+ * connections. The system's own sshd (if any) is not touched. `extra` lines end the config (e.g.
+ * `ForceCommand internal-sftp` for an SFTP-only account).
  */
-export async function startSshd(dir: string): Promise<SshServer> {
+export async function startSshd(dir: string, extra: string[] = []): Promise<SshServer> {
   const sshd = await findExecutable('sshd');
   if (!sshd) throw new Error('sshd is not installed (apt-get install openssh-server, or npm run bench -- --peers)');
   await mkdir(dir, { recursive: true });
@@ -58,6 +59,7 @@ export async function startSshd(dir: string): Promise<SshServer> {
       // In-process SFTP: no exec of sftp-server per session, the same code path as the packaged one.
       'Subsystem sftp internal-sftp',
       'LogLevel ERROR',
+      ...extra,
       '',
     ].join('\n'),
   );

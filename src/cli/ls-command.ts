@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { Entry } from '../protocol/index.js';
+import { RemoteFileSystem } from '../fs/remote-file-system.js';
+import { FerryError, type Entry } from '../protocol/index.js';
 import { formatMode, formatSize, formatTime } from './format.js';
-import { withSession, type RemoteFlags } from './remote-command.js';
+import { FINGERPRINT_HELP, withLocation, type RemoteFlags } from './remote-command.js';
 
 interface LsFlags extends RemoteFlags {
   json?: boolean;
@@ -15,19 +16,26 @@ export function registerLsCommand(program: Command): void {
     .command('ls')
     .summary('list a remote directory')
     .description('List a directory on a server (or show one file). Directories are marked with a trailing /.')
-    .argument('<url>', 'ferry://user@host:port/path')
+    .argument('<url>', 'ferry://user@host:port/path or sftp://user@host/path')
     .option('-l, --long', 'mode, size, modification time and name')
     .option('--human', 'with -l: sizes as KiB, MiB, …')
     .option('--json', 'entries as a JSON array (name, type, size, mtime in ms, mode)')
     .option('--password-stdin', 'read the password from standard input')
-    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it")
+    .option('--fingerprint <sha256>', FINGERPRINT_HELP)
     .action(async (url: string, flags: LsFlags) => {
-      const entries = await withSession(url, flags, async (session, arg) => {
-        const { entry } = await session.request('stat', { path: arg.url.path });
-        if (entry.type !== 'dir') return [entry];
-        const listing = await session.request('list', { path: arg.url.path });
-        if (listing.truncated) process.stderr.write('ferry: the listing was cut short by the server (too many entries)\n');
-        return [...listing.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const entries = await withLocation(url, flags, async (fs, path) => {
+        const entry = await fs.stat(path);
+        if (entry === null) throw new FerryError('ENOENT', `${fs.label}:${path}: no such file or directory`);
+        if (entry.type !== 'dir' && entry.target !== 'dir') return [entry];
+        let listed: Entry[];
+        if (fs instanceof RemoteFileSystem) {
+          const listing = await fs.listWithTruncation(path);
+          if (listing.truncated) process.stderr.write('ferry: the listing was cut short by the server (too many entries)\n');
+          listed = listing.entries;
+        } else {
+          listed = await fs.list(path);
+        }
+        return [...listed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       });
       process.stdout.write(formatListing(entries, flags));
     });

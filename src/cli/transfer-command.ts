@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isRemoteUrl } from '../client/url.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { LocalFileSystem } from '../fs/local-file-system.js';
 import { FerryError } from '../protocol/index.js';
@@ -15,6 +14,10 @@ import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { formatElapsed, formatSize, formatSpeed } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { Connections, parseRemoteArg } from './remote.js';
+import { FINGERPRINT_HELP, isLocation } from './remote-command.js';
+import { openSftpLocation } from './sftp-login.js';
+import type { SftpFileSystem } from '../fs/sftp/sftp-file-system.js';
+import { absoluteSftpPath, isSftpUrl, parseSftpUrl } from '../fs/sftp/sftp-url.js';
 
 interface TransferFlags {
   recursive?: boolean;
@@ -41,7 +44,7 @@ function addTransferOptions(command: Command): Command {
     .addOption(new Option('--conflict <policy>', 'when the destination exists').choices(CLI_POLICIES).default('resume'))
     .option('-q, --quiet', 'no progress and no summary')
     .option('--password-stdin', 'read the password from standard input')
-    .option('--fingerprint <sha256>', "the TLS server's certificate fingerprint (SHA256:…, from ferry serve --fingerprint); pinned in known_hosts once the server shows it");
+    .option('--fingerprint <sha256>', FINGERPRINT_HELP);
 }
 
 /** `ferry get` and `ferry put`. */
@@ -56,7 +59,7 @@ export function registerTransferCommands(program: Command, setExit: (code: ExitC
           'is saved as LOCAL. Running the same command again continues an interrupted run and skips files already there ' +
           '(journal + partial files).',
       )
-      .argument('<paths...>', 'URL... LOCAL: one or more ferry:// URLs, then a local path'),
+      .argument('<paths...>', 'URL... LOCAL: one or more ferry:// or sftp:// URLs, then a local path'),
   ).action(async (paths: string[], flags: TransferFlags) => {
     setExit(await runTransfer('get', paths, flags));
   });
@@ -70,7 +73,7 @@ export function registerTransferCommands(program: Command, setExit: (code: ExitC
           'its contents into URL. A file goes into URL when that is a directory (or ends with /), else it is saved under ' +
           'that name. Running the same command again continues an interrupted run and skips files already there.',
       )
-      .argument('<paths...>', 'LOCAL... URL: one or more local paths, then a ferry:// URL'),
+      .argument('<paths...>', 'LOCAL... URL: one or more local paths, then a ferry:// or sftp:// URL'),
   ).action(async (paths: string[], flags: TransferFlags) => {
     setExit(await runTransfer('put', paths, flags));
   });
@@ -83,6 +86,7 @@ async function runTransfer(direction: 'get' | 'put', paths: string[], flags: Tra
   const sources = paths.slice(0, -1);
   const destination = paths[paths.length - 1]!;
   const connections = new Connections({ passwordStdin: flags.passwordStdin === true, notices: !flags.quiet, ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}) });
+  const opened = new OpenedLocations(connections, flags);
   const local = new LocalFileSystem();
   let queue: TransferQueue | undefined;
   let bar: ProgressBar | undefined;
@@ -105,21 +109,19 @@ async function runTransfer(direction: 'get' | 'put', paths: string[], flags: Tra
   try {
     let endpoints: { sources: Endpoint[]; target: Endpoint & { slash: boolean } };
     if (direction === 'get') {
-      if (isRemoteUrl(destination)) throw new UsageError('get downloads to a local path: the last argument must not be a URL');
-      const remotes = sources.map((s) => parseRemoteArg(s));
-      const systems = await Promise.all(remotes.map((r) => connections.fileSystem(r)));
+      if (isLocation(destination)) throw new UsageError('get downloads to a local path: the last argument must not be a URL');
+      for (const s of sources) if (!isLocation(s)) throw new UsageError(`get downloads from servers: ${s} is not a ferry:// or sftp:// URL`);
       endpoints = {
-        sources: remotes.map((r, i) => ({ fs: systems[i]!, path: r.url.path })),
+        sources: await Promise.all(sources.map((s) => opened.open(s))),
         target: { fs: local, path: path.resolve(destination), slash: endsWithSlash(destination) },
       };
     } else {
-      if (!isRemoteUrl(destination)) throw new UsageError('put uploads to a server: the last argument must be a ferry:// URL');
-      for (const s of sources) if (isRemoteUrl(s)) throw new UsageError(`put uploads local files: ${s} is a URL`);
-      const remote = parseRemoteArg(destination);
-      const fs = await connections.fileSystem(remote);
+      if (!isLocation(destination)) throw new UsageError('put uploads to a server: the last argument must be a ferry:// or sftp:// URL');
+      for (const s of sources) if (isLocation(s)) throw new UsageError(`put uploads local files: ${s} is a URL`);
+      const remote = await opened.open(destination);
       endpoints = {
         sources: sources.map((s) => ({ fs: local, path: endsWithSlash(s) ? `${path.resolve(s)}/` : path.resolve(s) })),
-        target: { fs, path: remote.url.path, slash: endsWithSlash(remote.url.path) },
+        target: { ...remote, slash: endsWithSlash(destination) },
       };
     }
     const requests = await planRequests(endpoints.sources, endpoints.target, flags.recursive === true);
@@ -143,6 +145,8 @@ async function runTransfer(direction: 'get' | 'put', paths: string[], flags: Tra
     for (const error of planningErrors) process.stderr.write(`ferry: ${error.message} (${error.code})\n`);
     const failures = [...state.jobs.values()].filter((job) => job.state === 'failed');
     for (const job of failures) process.stderr.write(`ferry: ${job.source}: ${job.error?.message ?? 'failed'} (${job.error?.code ?? 'EINTERNAL'})\n`);
+    const sizeOnly = [...state.jobs.values()].filter((job) => job.sizeOnly).length;
+    if (sizeOnly > 0) process.stderr.write(`ferry: ${sizeOnly} file${sizeOnly === 1 ? '' : 's'} checked by size only: the SSH server would not run sha256sum for this account\n`);
     if (!flags.quiet) process.stderr.write(`${summary(state, Date.now() - started)}\n`);
     if (failures.length > 0 && !flags.quiet) process.stderr.write('ferry: run the same command again to retry what failed\n');
 
@@ -156,6 +160,38 @@ async function runTransfer(direction: 'get' | 'put', paths: string[], flags: Tra
     process.off('SIGTERM', interrupted);
     await queue?.close().catch(() => undefined);
     await connections.closeAll();
+    opened.closeAll();
+  }
+}
+
+/** The servers of one command: a ferry session per user@server (Connections), an SSH connection per sftp:// authority. */
+class OpenedLocations {
+  readonly #ssh = new Map<string, Promise<SftpFileSystem>>();
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly flags: TransferFlags,
+  ) {}
+
+  async open(url: string): Promise<Endpoint> {
+    if (!isSftpUrl(url)) {
+      const arg = parseRemoteArg(url);
+      return { fs: await this.connections.fileSystem(arg), path: arg.url.path };
+    }
+    const parsed = parseSftpUrl(url);
+    const key = `${parsed.user ?? ''}@${parsed.host}:${parsed.port ?? ''}`;
+    let fs = this.#ssh.get(key);
+    if (fs === undefined) {
+      fs = openSftpLocation(url, { passwordStdin: this.flags.passwordStdin === true, ...(this.flags.fingerprint ? { fingerprint: this.flags.fingerprint } : {}) }).then((o) => o.fs);
+      this.#ssh.set(key, fs);
+    }
+    const system = await fs;
+    return { fs: system, path: absoluteSftpPath(parsed.path, system.home) };
+  }
+
+  closeAll(): void {
+    for (const pending of this.#ssh.values()) void pending.then((fs) => fs.close(), () => undefined);
+    this.#ssh.clear();
   }
 }
 

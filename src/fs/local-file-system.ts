@@ -2,7 +2,8 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FerryError, type Entry, type EntryType, type Quota } from '../protocol/index.js';
-import type { FileSystem } from './file-system.js';
+import type { FileSink, FileSource, FileSystem, SinkRequest } from './file-system.js';
+import { openLocalSink, openLocalSource } from './local-copy-ends.js';
 import { fromNodeError } from './node-errors.js';
 
 /** lstat calls in flight at once while listing a directory (keeps huge folders from opening a file per entry). */
@@ -126,6 +127,14 @@ export class LocalFileSystem implements FileSystem {
     } catch {
       return null;
     }
+  }
+
+  openSource(path: string): Promise<FileSource> {
+    return openLocalSource(this.#resolve(path));
+  }
+
+  openSink(path: string, request: SinkRequest): Promise<FileSink> {
+    return openLocalSink(this.#resolve(path), request);
   }
 
   join(dir: string, name: string): string {

@@ -5,6 +5,7 @@ import { uploadFile } from '../client/upload.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { FerryError } from '../protocol/index.js';
 import { copyLocalFile, localPartialPath } from './local-copy.js';
+import { streamCopy } from './stream-copy.js';
 
 export interface CopyStepOptions {
   signal?: AbortSignal;
@@ -20,6 +21,11 @@ export interface CopyStepResult {
   sha256: string;
   /** Bytes that were already in place (a partial) and not sent again. */
   resumedFrom: number;
+  /**
+   * What verified the copy: 'sha256' (both ends' hashes compared; always so with a ferry server
+   * or locally) or 'size' (an SSH server that cannot run sha256sum: size and mtime only).
+   */
+  check?: 'sha256' | 'size';
 }
 
 /** The Session behind a remote file system (RemoteFileSystem keeps it as `session`). */
@@ -36,9 +42,10 @@ function requireSession(fs: FileSystem): Session {
 
 /**
  * Copies one file between any two file systems, picking the engine by the pair of kinds:
- * local→remote uploads, remote→local downloads, local→local copies through a partial.
- * remote→remote is ENOTSUP for now (it would need server-to-server transfers).
- * Every path resumes from what an earlier attempt left.
+ * local→remote uploads, remote→local downloads, local→local copies through a partial, and a
+ * pair with an SFTP side (local or SFTP on the other) goes through the sides' byte-level ends
+ * (streamCopy). A ferry server and an SFTP server together, and two ferry servers, are ENOTSUP
+ * for now. Every path resumes from what an earlier attempt left.
  */
 export async function copyStep(
   source: FileSystem,
@@ -57,8 +64,8 @@ export async function copyStep(
   if (source.kind === 'local' && target.kind === 'local') {
     return copyLocalFile(sourcePath, targetPath, engine);
   }
-  if (source.kind === 'sftp' || target.kind === 'sftp') {
-    throw new FerryError('ENOTSUP', `copying to or from an SFTP server is not supported yet (${source.label} → ${target.label})`);
+  if ((source.kind === 'sftp' && target.kind !== 'remote') || (target.kind === 'sftp' && source.kind !== 'remote')) {
+    return streamCopy(source, sourcePath, target, targetPath, engine);
   }
   throw new FerryError('ENOTSUP', `copying between two servers is not supported yet (${source.label} → ${target.label})`);
 }

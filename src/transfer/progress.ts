@@ -27,6 +27,8 @@ export interface JobProgress extends JobInfo {
   reason?: string;
   /** Where the current attempt resumed from (bytes kept from an earlier attempt or run). */
   resumedFrom?: number;
+  /** Done, but checked by its size only: an SSH server that may not run sha256sum. */
+  sizeOnly?: true;
   startedAt?: number;
   finishedAt?: number;
   /** Internal: the rate meter of the current attempt. */
@@ -234,6 +236,7 @@ function reduceJob(job: JobProgress, event: Exclude<TransferEvent, { type: 'job-
           finishedAt: event.at,
           flowed: Math.max(job.flowed, transferred),
           ...(event.resumedFrom !== undefined && event.resumedFrom > 0 ? { resumedFrom: event.resumedFrom } : {}),
+          ...(event.sizeOnly ? { sizeOnly: true as const } : {}),
         },
         // Growth only: the queue's flow never goes backwards.
         moved: Math.max(0, transferred - job.flowed),

@@ -83,7 +83,7 @@ interface Job {
 }
 
 type JobResult =
-  | { kind: 'done'; outcome: JobOutcome; size: number; resumedFrom?: number; sha256?: string }
+  | { kind: 'done'; outcome: JobOutcome; size: number; resumedFrom?: number; sha256?: string; sizeOnly?: true }
   | { kind: 'skipped'; reason: string };
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -341,8 +341,10 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       const childTarget = target.fs.join(targetDir, entry.name);
       const childRel = relPath === '' ? entry.name : `${relPath}/${entry.name}`;
       if (entry.type === 'dir') await this.walk(record, childSource, childTarget, childRel);
-      else if (entry.type === 'file' && source.fs.kind === 'local' && PARTIAL_NAME.test(entry.name)) {
-        // Half a file from an interrupted download or copy: copying it on would spread the damage.
+      else if (entry.type === 'file' && source.fs.kind !== 'remote' && PARTIAL_NAME.test(entry.name)) {
+        // Half a file from an interrupted transfer (a download or copy here, an upload to an SSH
+        // server there; a ferry server keeps its partials outside the homes): copying it on would
+        // spread the damage.
         this.skip(this.createJob(record, childRel, childSource, childTarget, entry), 'partial file of an unfinished transfer');
       } else if (entry.type === 'file') this.addJob(record, childRel, childSource, childTarget, entry);
       else {
@@ -453,6 +455,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
         size: result.size,
         ...(result.resumedFrom === undefined ? {} : { resumedFrom: result.resumedFrom }),
         ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
+        ...(result.sizeOnly ? { sizeOnly: true as const } : {}),
       });
       this.journalJob(job, 'done');
       this.finishOne(job.record);
@@ -509,7 +512,7 @@ export class TransferQueue extends EventEmitter<TransferQueueEvents> {
       if (signal.aborted) throw canceledError(job);
       result = await copy(decision);
     }
-    return { kind: 'done', outcome: 'transferred', size: result.size, resumedFrom: result.resumedFrom, sha256: result.sha256 };
+    return { kind: 'done', outcome: 'transferred', size: result.size, resumedFrom: result.resumedFrom, sha256: result.sha256, ...(result.check === 'size' ? { sizeOnly: true as const } : {}) };
   }
 
   /**

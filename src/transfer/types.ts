@@ -88,7 +88,7 @@ export type TransferEvent =
   | { type: 'job-reconnected'; at: number; id: number }
   | { type: 'job-retrying'; at: number; id: number; attempt: number; error: JobError; delayMs: number }
   | { type: 'job-requeued'; at: number; id: number }
-  | { type: 'job-done'; at: number; id: number; outcome: JobOutcome; size: number; resumedFrom?: number; sha256?: string }
+  | { type: 'job-done'; at: number; id: number; outcome: JobOutcome; size: number; resumedFrom?: number; sha256?: string; sizeOnly?: true }
   | { type: 'job-failed'; at: number; id: number; error: JobError }
   | { type: 'job-skipped'; at: number; id: number; reason: string }
   /** Lets speeds decay while nothing moves. */

@@ -1,8 +1,9 @@
 import type { Attributes, FileEntryWithStats, SFTPWrapper } from 'ssh2';
 import { FerryError, type Entry, type EntryType, type Quota } from '../../protocol/index.js';
-import type { FileSystem } from '../file-system.js';
+import type { FileSink, FileSource, FileSystem, SinkRequest } from '../file-system.js';
 import { PosixPaths } from '../posix-paths.js';
 import type { SftpConnection } from './sftp-connection.js';
+import { SftpCalls, openSftpSink, openSftpSource } from './sftp-copy-ends.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks). */
 const STATUS = { NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, OP_UNSUPPORTED: 8 } as const;
@@ -21,11 +22,13 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
   readonly home: string;
   readonly #sftp: SFTPWrapper;
   readonly #connection: SftpConnection;
+  readonly #calls: SftpCalls;
 
   constructor(connection: SftpConnection, label: string) {
     super();
     this.#connection = connection;
     this.#sftp = connection.sftp;
+    this.#calls = new SftpCalls(connection.sftp, connection.client, sftpError);
     this.home = connection.home;
     this.label = label;
   }
@@ -121,6 +124,14 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
     }
   }
 
+  openSource(path: string): Promise<FileSource> {
+    return openSftpSource(this.#calls, path);
+  }
+
+  openSink(path: string, request: SinkRequest): Promise<FileSink> {
+    return openSftpSink(this.#calls, path, request);
+  }
+
   /** Ends the SSH connection. */
   close(): void {
     this.#connection.client.end();
@@ -133,14 +144,7 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
 
   /** Runs one SFTP request; its status becomes a FerryError naming the path. */
   #call<T>(path: string, request: (done: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      try {
-        request((error, value) => (error ? reject(sftpError(error, `${this.label}:${path}`)) : resolve(value)));
-      } catch (error) {
-        // ssh2 throws synchronously once the channel is gone.
-        reject(new FerryError('ENETWORK', `${this.label}: the SSH connection is gone (${(error as Error).message})`));
-      }
-    });
+    return this.#calls.call(`${this.label}:${path}`, request);
   }
 }
 
