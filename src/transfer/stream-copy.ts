@@ -3,6 +3,8 @@ import type { FileSink, FileSource, FileSystem } from '../fs/file-system.js';
 import { FerryError } from '../protocol/index.js';
 
 const CHUNK = 1024 * 1024;
+/** Chunks read ahead of the one being written. */
+const READ_AHEAD = 4;
 
 export interface StreamCopyOptions {
   signal?: AbortSignal;
@@ -64,24 +66,42 @@ async function copyInto(input: FileSource, sink: FileSink, options: StreamCopyOp
   const resumedFrom = sink.offset;
   const hash = resumedFrom === 0 ? createHash('sha256') : sink.keptHash ? await sink.keptHash() : await hashRange(input, resumedFrom, options.signal);
   options.onProgress?.({ done: resumedFrom, total: input.size });
-  // One chunk is read ahead while the previous one is hashed and written.
-  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-  let position = resumedFrom;
+  // The source's own hash (an SSH server's sha256sum) runs on its side while the bytes flow.
+  const atSourcePending = input.hashAtSource?.();
+  atSourcePending?.catch(() => undefined);
+  // Reads run ahead of the writes, each into its own buffer; a buffer is read into again only
+  // after the sink has taken what it held (write() resolves once the bytes are copied or sent).
+  const buffers = Array.from({ length: READ_AHEAD + 1 }, () => Buffer.allocUnsafe(CHUNK));
+  const ahead: Array<Promise<Buffer>> = [];
+  let nextRead = resumedFrom;
   let turn = 0;
-  const readAt = (at: number) => (at < input.size ? readChunk(input, buffers[turn++ % 2]!, Math.min(CHUNK, input.size - at), at) : undefined);
-  let ahead = readAt(position);
-  while (ahead) {
-    throwIfAborted(options.signal);
-    const chunk = await ahead;
-    position += chunk.length;
-    ahead = readAt(position);
-    hash.update(chunk);
-    await sink.write(chunk);
-    options.onProgress?.({ done: position, total: input.size });
+  const fill = () => {
+    while (ahead.length < READ_AHEAD && nextRead < input.size) {
+      const length = Math.min(CHUNK, input.size - nextRead);
+      const read = readChunk(input, buffers[turn++ % buffers.length]!, length, nextRead);
+      read.catch(() => undefined);
+      ahead.push(read);
+      nextRead += length;
+    }
+  };
+  let position = resumedFrom;
+  try {
+    fill();
+    while (ahead.length > 0) {
+      throwIfAborted(options.signal);
+      const chunk = await ahead.shift()!;
+      position += chunk.length;
+      hash.update(chunk);
+      await sink.write(chunk);
+      fill();
+      options.onProgress?.({ done: position, total: input.size });
+    }
+  } finally {
+    await Promise.allSettled(ahead);
   }
   const sha256 = hash.digest('hex');
   let check: StreamCopyResult['check'] = 'size';
-  const atSource = await input.hashAtSource?.();
+  const atSource = await atSourcePending;
   if (atSource !== undefined) {
     if (atSource !== sha256) {
       await sink.discard();

@@ -5,6 +5,11 @@ import type { FileSink, FileSource, SinkRequest } from '../file-system.js';
 
 /** Bytes per SFTP read or write request: what OpenSSH's own client uses (32 KiB). */
 const REQUEST_BYTES = 32 * 1024;
+/**
+ * Written bytes a sink keeps in flight before it waits for the server's replies (OpenSSH's sftp
+ * keeps 64 requests of 32 KiB): a write that waited for its own replies paid a round trip per MiB.
+ */
+const WRITE_WINDOW = 8 * 1024 * 1024;
 
 type Handle = Buffer;
 
@@ -54,14 +59,18 @@ export class SftpCalls {
     return total;
   }
 
-  async write(path: string, handle: Handle, data: Uint8Array, position: number): Promise<void> {
+  /**
+   * Sends `data` for `position` as 32 KiB requests and resolves with their replies; ssh2 copies
+   * the bytes into its packets before this returns, so the caller may reuse `data` at once.
+   */
+  write(path: string, handle: Handle, data: Uint8Array, position: number): Promise<void> {
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
     const pieces: Array<Promise<void>> = [];
     for (let at = 0; at < buffer.length; at += REQUEST_BYTES) {
       const size = Math.min(REQUEST_BYTES, buffer.length - at);
       pieces.push(this.call<void>(path, (done) => this.sftp.write(handle, buffer, at, size, position + at, done)));
     }
-    await Promise.all(pieces);
+    return Promise.all(pieces).then(() => undefined);
   }
 
   /**
@@ -134,9 +143,21 @@ export async function openSftpSink(calls: SftpCalls, destination: string, reques
   const handle = await calls.open(part, offset > 0 ? 'r+' : 'w');
   await writeRemote(calls, sidecar, `${JSON.stringify(identity)}\n`);
   let closed = false;
+  /** Writes sent whose replies have not all come, oldest first, with their sizes. */
+  const inFlight: Array<{ bytes: number; done: Promise<void> }> = [];
+  let inFlightBytes = 0;
+  const settleOldest = async () => {
+    const oldest = inFlight.shift()!;
+    inFlightBytes -= oldest.bytes;
+    await oldest.done;
+  };
+  const drain = async () => {
+    while (inFlight.length > 0) await settleOldest();
+  };
   const shut = async () => {
     if (closed) return;
     closed = true;
+    await Promise.allSettled(inFlight.map((item) => item.done));
     await calls.close(part, handle).catch(() => undefined);
   };
   const removeBoth = async () => {
@@ -148,10 +169,16 @@ export async function openSftpSink(calls: SftpCalls, destination: string, reques
       return offset;
     },
     async write(data) {
-      await calls.write(part, handle, data, offset);
+      const done = calls.write(part, handle, data, offset);
+      // A failed write is reported by the next write or the finish, which wait for it.
+      done.catch(() => undefined);
+      inFlight.push({ bytes: data.length, done });
+      inFlightBytes += data.length;
       offset += data.length;
+      while (inFlightBytes > WRITE_WINDOW) await settleOldest();
     },
     async finish({ sha256 }) {
+      await drain();
       // fsync@openssh.com where offered; a server without it gives no durability promise to keep.
       await calls.call<void>(part, (done) => calls.sftp.ext_openssh_fsync(handle, done)).catch(() => undefined);
       await shut();
