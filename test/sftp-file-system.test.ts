@@ -164,3 +164,44 @@ test(`an alias from an ssh config resolves as ssh reads it${haveSsh ? '' : ' (sk
   const bad = await t.throwsAsync(resolveSshTarget({ host: '-oProxyCommand=x', configFile: config }));
   t.is((bad as FerryError).code, 'EINVAL');
 });
+
+test(`auth through a throwaway ssh-agent, and with a key that has a passphrase${skip}`, async (t) => {
+  const server = sshd.server();
+  if (!server) return t.pass();
+  const dir = await mkdtemp(join(sshd.work(), 'agent-'));
+  // The agent holds the server's authorised key; the connection is given no key file at all.
+  const socket = join(dir, 'agent.sock');
+  // Without -D the agent forks once its socket is bound and prints the child's PID.
+  const started = (await run('ssh-agent', ['-s', '-a', socket])).stdout;
+  const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(started)?.[1]);
+  t.true(agentPid > 0, started);
+  t.teardown(() => {
+    process.kill(agentPid, 'SIGTERM');
+  });
+  await run('ssh-add', [server.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+  const viaAgent = await connect(t, {
+    target: { ...targetFor(server, join(dir, 'k')), identityFiles: [], identitiesOnly: false },
+    ferryKnownHosts: join(dir, 'f'),
+    agent: socket,
+    askHostKey: async () => 'once',
+  });
+  t.truthy(viaAgent.home);
+
+  // A key with a passphrase: asked for once, then used.
+  const locked = join(dir, 'locked');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-f', locked]);
+  await writeFile(join(sshd.work(), 'sshd', 'authorized_keys'), `${await readFile(`${locked}.pub`, 'utf8')}`, { flag: 'a' });
+  const asked: string[] = [];
+  const withPassphrase = await connect(t, {
+    target: targetFor(server, join(dir, 'k'), locked),
+    ferryKnownHosts: join(dir, 'f'),
+    askHostKey: async () => 'once',
+    passphrase: async (file) => (asked.push(file), 'open sesame'),
+  });
+  t.truthy(withPassphrase.home);
+  t.deepEqual(asked, [locked]);
+  const refused = await t.throwsAsync(
+    openSftp({ target: targetFor(server, join(dir, 'k'), locked), ferryKnownHosts: join(dir, 'f'), agent: '', askHostKey: async () => 'once', passphrase: async () => 'wrong' }),
+  );
+  t.is((refused as FerryError).code, 'EAUTH', 'a wrong passphrase leaves no way in');
+});
