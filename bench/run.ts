@@ -34,6 +34,7 @@ import { parseSize } from '../src/util/units.js';
 import { renderChart } from './chart.js';
 import { writeRandomFile, writeRandomTree } from './data.js';
 import { ferryCases, type FerryCase } from './ferry-cases.js';
+import { FERRY_SFTP } from './peers/ferry-sftp-cases.js';
 import { installPeers, startPeers, type PeerCase, type Peers, type WorkloadKind } from './peers/peers.js';
 import { formatResults, formatTargets, machineLine, median, rates, ratioOf, type Measurement, type TargetCheck } from './report.js';
 import { startServerChild, type ServerChild } from './server-child.js';
@@ -258,6 +259,7 @@ async function measure(workload: string, tool: string, bytes: number, work: Pick
 function targets(measurements: Measurement[]): TargetCheck[] {
   const ratio = (kind: WorkloadKind, peer: string) => ratioOf(measurements, WORKLOADS[kind], peer, { reference: FERRY });
   const tlsRatio = (kind: WorkloadKind, peer: string) => ratioOf(measurements, WORKLOADS[kind], peer, { reference: FERRY_TLS });
+  const sftpRatio = (kind: WorkloadKind, peer: string) => ratioOf(measurements, WORKLOADS[kind], peer, { reference: FERRY_SFTP });
   const rateOf = (workload: string) => {
     const m = measurements.find((x) => x.workload === workload && x.tool === FERRY);
     return m ? median(rates(m)) : Number.NaN;
@@ -275,6 +277,10 @@ function targets(measurements: Measurement[]): TargetCheck[] {
     { label: `${WORKLOADS['big-down']}: wss:// ≥ 1.5× scp aes128-gcm`, value: tlsRatio('big-down', 'scp aes128-gcm'), unit: '×', target: 1.5, higherIsBetter: true },
     { label: `${WORKLOADS['tree-up']}: ≥ 1.5× lftp mirror --parallel=4`, value: ratio('tree-up', 'vsftpd + lftp mirror --parallel=4'), unit: '×', target: 1.5, higherIsBetter: true },
     { label: `${WORKLOADS['tree-down']}: ≥ 1.5× lftp mirror --parallel=4`, value: ratio('tree-down', 'vsftpd + lftp mirror --parallel=4'), unit: '×', target: 1.5, higherIsBetter: true },
+    { label: `${WORKLOADS['big-up']}: ${FERRY_SFTP} ≥ 1.0× sftp aes128-gcm`, value: sftpRatio('big-up', 'sftp aes128-gcm'), unit: '×', target: 1, higherIsBetter: true },
+    { label: `${WORKLOADS['big-down']}: ${FERRY_SFTP} ≥ 1.0× sftp aes128-gcm`, value: sftpRatio('big-down', 'sftp aes128-gcm'), unit: '×', target: 1, higherIsBetter: true },
+    { label: `${WORKLOADS['tree-up']}: ${FERRY_SFTP} ≥ 1.5× scp -r`, value: sftpRatio('tree-up', 'scp -r aes128-gcm'), unit: '×', target: 1.5, higherIsBetter: true },
+    { label: `${WORKLOADS['tree-down']}: ${FERRY_SFTP} ≥ 1.5× scp -r`, value: sftpRatio('tree-down', 'scp -r aes128-gcm'), unit: '×', target: 1.5, higherIsBetter: true },
     ...(['big-up', 'big-down'] as const).map((kind) => ({
       label: `${WORKLOADS[kind]}: server peak RSS ≤ 150 MB`,
       value: (rowOf(WORKLOADS[kind])?.peakRss ?? Number.NaN) / MiB,

@@ -11,6 +11,7 @@ import { startSshd } from './sshd.js';
 import type { PeerCase, PeerInputs, Peers, WorkloadKind } from './types.js';
 import { toolVersions } from './versions.js';
 import { startVsftpd } from './vsftpd.js';
+import { ferrySftpCases } from './ferry-sftp-cases.js';
 
 export type { PeerCase, PeerInputs, Peers, WorkloadKind } from './types.js';
 export { installPeers } from './install.js';
@@ -74,6 +75,7 @@ export async function startPeers(inputs: PeerInputs): Promise<Peers> {
       const dir = join(root, 'ssh');
       await mkdir(dir, { recursive: true });
       cases.push(...sshCases(ssh, served, inputs, dir, versions.OpenSSH ?? ''));
+      cases.push(...(await ferrySftpCases(ssh, served, inputs, dir)));
     }
     if (ftp) {
       const dir = join(root, 'ftp-clients');

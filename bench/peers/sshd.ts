@@ -8,6 +8,8 @@ export interface SshServer extends Daemon {
   readonly port: number;
   /** The client's private key, authorised by this server only. */
   readonly clientKey: string;
+  /** The server's private host key (the public one is beside it, `.pub`). */
+  readonly hostKey: string;
   /** `-i KEY` and the options that keep the clients off ~/.ssh and any prompt, for ssh, scp and sftp alike. */
   readonly clientOptions: string[];
   /** The cipher the clients use when none is asked for (the first of `ssh -G`'s list, which our sshd allows too). */
@@ -76,7 +78,7 @@ export async function startSshd(dir: string, extra: string[] = []): Promise<SshS
     '-o', 'LogLevel=ERROR',
     '-i', clientKey,
   ];
-  return { ...daemon, port, clientKey, clientOptions, defaultCipher: cipher, user: userInfo().username };
+  return { ...daemon, port, clientKey, hostKey, clientOptions, defaultCipher: cipher, user: userInfo().username };
 }
 
 /** The first cipher the client offers with no configuration, which is what it negotiates with a default sshd. */

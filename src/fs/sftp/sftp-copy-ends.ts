@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client as SshClient, OpenMode, SFTPWrapper } from 'ssh2';
 import { FerryError } from '../../protocol/index.js';
@@ -10,6 +11,12 @@ const REQUEST_BYTES = 32 * 1024;
  * keeps 64 requests of 32 KiB): a write that waited for its own replies paid a round trip per MiB.
  */
 const WRITE_WINDOW = 8 * 1024 * 1024;
+/**
+ * Files up to this size are checked by reading them back over SFTP and hashing here, not by
+ * sha256sum: one round trip instead of a command started per file. Nor do they get a sidecar:
+ * a partial this small is not worth resuming.
+ */
+const SMALL_FILE = 1024 * 1024;
 
 type Handle = Buffer;
 
@@ -74,10 +81,27 @@ export class SftpCalls {
   }
 
   /**
-   * The server's own SHA-256 of `path` (`sha256sum` over an exec channel), or undefined when the
-   * account may not run commands or has no sha256sum: then no hash check is claimed.
+   * The SHA-256 of what the server holds at `path`: a small file read back over SFTP and hashed
+   * here, a big one hashed on the server (`sha256sum` over an exec channel); undefined when the
+   * account may not run commands (then no hash check is claimed).
    */
-  sha256(path: string): Promise<string | undefined> {
+  async sha256(path: string, size: number): Promise<string | undefined> {
+    if (size <= SMALL_FILE) return this.#sha256ByReading(path, size);
+    return this.#sha256sum(path);
+  }
+
+  async #sha256ByReading(path: string, size: number): Promise<string> {
+    const handle = await this.open(path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(size + 1);
+      const got = await this.read(path, handle, buffer, size + 1, 0);
+      return createHash('sha256').update(buffer.subarray(0, got)).digest('hex');
+    } finally {
+      await this.close(path, handle).catch(() => undefined);
+    }
+  }
+
+  #sha256sum(path: string): Promise<string | undefined> {
     return new Promise((resolve) => {
       this.client.exec(`sha256sum -b -- ${shellQuote(path)}`, (error, channel) => {
         if (error) return resolve(undefined);
@@ -109,7 +133,7 @@ export async function openSftpSource(calls: SftpCalls, path: string): Promise<Fi
     size: attrs.size,
     mtime: attrs.mtime * 1000,
     read: (buffer, length, position) => calls.read(path, handle, buffer, length, position),
-    hashAtSource: () => calls.sha256(path),
+    hashAtSource: () => calls.sha256(path, attrs.size),
     close: () => calls.close(path, handle).catch(() => undefined),
   };
 }
@@ -135,13 +159,13 @@ export async function openSftpSink(calls: SftpCalls, destination: string, reques
   if (existing && (existing.mode & 0o170000) === 0o040000) throw new FerryError('EISDIR', `${destination}: is a directory`);
   if (existing && !request.overwrite) throw new FerryError('EEXIST', `${destination}: file already exists`);
   const identity: Sidecar = { version: 1, origin: request.origin, size: request.size, mtime: request.mtime };
-  const kept = await readSidecar(calls, sidecar);
+  const kept = request.size > SMALL_FILE ? await readSidecar(calls, sidecar) : undefined;
   const keepPartial = !request.restart && kept?.origin === identity.origin && kept.size === identity.size && kept.mtime === identity.mtime;
   const partStat = keepPartial ? await statOrNull(calls, part) : null;
   let offset = partStat && partStat.size <= request.size ? partStat.size : 0;
   // A partial longer than its source, or another source's, is written over from 0 ('w' truncates).
   const handle = await calls.open(part, offset > 0 ? 'r+' : 'w');
-  await writeRemote(calls, sidecar, `${JSON.stringify(identity)}\n`);
+  if (request.size > SMALL_FILE) await writeRemote(calls, sidecar, `${JSON.stringify(identity)}\n`);
   let closed = false;
   /** Writes sent whose replies have not all come, oldest first, with their sizes. */
   const inFlight: Array<{ bytes: number; done: Promise<void> }> = [];
@@ -182,7 +206,7 @@ export async function openSftpSink(calls: SftpCalls, destination: string, reques
       // fsync@openssh.com where offered; a server without it gives no durability promise to keep.
       await calls.call<void>(part, (done) => calls.sftp.ext_openssh_fsync(handle, done)).catch(() => undefined);
       await shut();
-      const atTarget = await calls.sha256(part);
+      const atTarget = await calls.sha256(part, request.size);
       if (atTarget !== undefined && atTarget !== sha256) {
         await removeBoth();
         throw new FerryError('EINTEGRITY', `${destination}: the server's sha256sum is ${atTarget}, the source's ${sha256}: the partial was dropped`);
@@ -197,7 +221,7 @@ export async function openSftpSink(calls: SftpCalls, destination: string, reques
         if (await statOrNull(calls, destination)) throw new FerryError('EEXIST', `${destination}: appeared during the copy (the complete file is kept in ${part})`);
         await calls.call<void>(destination, (done) => calls.sftp.rename(part, destination, done));
       }
-      await calls.call<void>(sidecar, (done) => calls.sftp.unlink(sidecar, done)).catch(() => undefined);
+      if (request.size > SMALL_FILE) await calls.call<void>(sidecar, (done) => calls.sftp.unlink(sidecar, done)).catch(() => undefined);
       return atTarget === undefined ? {} : { sha256AtTarget: atTarget };
     },
     async discard() {
