@@ -7,6 +7,7 @@ import { startCutProxy } from './helpers/cut-proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startThrottleProxy } from './helpers/throttle-proxy.js';
 import { builtCliExists, startTmux, tuiScratch, type TmuxSession } from './helpers/tmux.js';
+import { lineWith, quit, toRightPane, waitForPaneEntry } from './helpers/tui-screen.js';
 import { hashTree, makeTree, sha256File } from './helpers/tree.js';
 
 /*
@@ -57,46 +58,6 @@ async function login(t: ExecutionContext, where: { dir: string; work: string; en
   await tui.waitFor(`alice@127.0.0.1:${port}:/`);
   await tui.waitForGone('Connect to a ferry server');
   return tui;
-}
-
-/** The line of the screen holding `text` (first match), or ''. */
-function lineWith(screen: string, text: string): string {
-  return screen.split('\n').find((line) => line.includes(text)) ?? '';
-}
-
-/** The left or right half of each screen line (the panes split the 160 columns in two). */
-function half(screen: string, side: 'left' | 'right'): string {
-  return screen
-    .split('\n')
-    .map((line) => {
-      const chars = [...line];
-      return (side === 'left' ? chars.slice(0, 80) : chars.slice(80)).join('');
-    })
-    .join('\n');
-}
-
-/** Tab, and wait until the right pane has the input (mc's double frame moved there). */
-async function toRightPane(tui: TmuxSession): Promise<void> {
-  await tui.press('Tab');
-  await tui.waitFor(/^┌[^\n]*╔═/);
-}
-
-async function waitForPaneEntry(tui: TmuxSession, side: 'left' | 'right', name: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const screen = await tui.capture();
-    if (half(screen, side).includes(name)) return;
-    if (Date.now() > deadline) throw new Error(`${name} never showed in the ${side} pane; the screen:\n${screen}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** F10, and the program ends normally. */
-async function quit(tui: TmuxSession): Promise<void> {
-  await tui.press('F10');
-  await tui.waitFor('[ferry exited');
-  const status = await tui.exitStatus();
-  if (status !== 0) throw new Error(`ferry exited with ${status}; the screen:\n${await tui.capture()}`);
 }
 
 test.serial('log in, walk into a directory, mark two files, F5: the queue reaches 100 % and the server has them, byte for byte', async (t) => {
@@ -155,7 +116,7 @@ test.serial('F7 makes a directory on the server, F8 deletes it after asking', as
   const { tui, home } = world;
   await toRightPane(tui);
   await tui.press('F7');
-  await tui.waitFor(/Make a directory|Mkdir|directory name/i);
+  await tui.waitFor('Name of the new directory:');
   await tui.type('made-by-f7');
   await tui.waitFor('made-by-f7');
   await tui.press('Enter');
@@ -164,7 +125,7 @@ test.serial('F7 makes a directory on the server, F8 deletes it after asking', as
 
   // The new directory is under the cursor.
   await tui.press('F8');
-  const asked = await tui.waitFor(/Delete/);
+  const asked = await tui.waitFor(/everything in it\?/);
   t.regex(asked, /made-by-f7/);
   await tui.press('Enter');
   await tui.waitForGone('/made-by-f7');

@@ -140,7 +140,7 @@ export function App({ ctx, queueStore, output, login, journalDir, size: fixedSiz
     );
   }
 
-  const connected = state.sides.left.fs.kind === 'remote' || state.sides.right.fs.kind === 'remote';
+  const connected = state.sides.left.fs.kind !== 'local' || state.sides.right.fs.kind !== 'local';
   const pane = (side: Side, paneWidth: number) => {
     const { fs, pane: model, quota } = state.sides[side];
     const security = securityOf(fs);

@@ -15,6 +15,8 @@ export interface RunTuiOptions {
   left?: FileSystem;
   /** Default: `session`'s home when given, else the local disk. */
   right?: FileSystem;
+  /** Where the right pane starts (default: its file system's home). */
+  rightPath?: string;
   /** A logged-in session to show (it stays the caller's: it is not closed here). */
   session?: Session;
   /** Open the login dialog at the start. */
@@ -71,7 +73,7 @@ export async function runTui(options: RunTuiOptions = {}): Promise<void> {
     }
   };
 
-  const tui = await createTuiContext({ left, right, link: options.session?.state ?? null, concurrency: options.concurrency ?? 4, env, suspend, exit: () => finish() });
+  const tui = await createTuiContext({ left, right, ...(options.rightPath ? { rightPath: options.rightPath } : {}), link: options.session?.state ?? null, concurrency: options.concurrency ?? 4, env, suspend, exit: () => finish() });
   const { ctx } = tui;
   const unfollow = options.session ? followSession(ctx, options.session) : () => {};
   draw = () => {

@@ -5,7 +5,9 @@ import { isRemoteUrl, parseRemoteUrl } from '../client/url.js';
 import { LocalFileSystem } from '../fs/local-file-system.js';
 import { FerryError } from '../protocol/index.js';
 import type { RunTuiOptions } from '../../ui/run-tui.js';
+import { isSftpUrl } from '../fs/sftp/sftp-url.js';
 import { UsageError } from './cli-errors.js';
+import { openSftpLocation } from './sftp-login.js';
 import type { DemoLauncher } from './demo.js';
 
 /** True when both ends of the terminal are a terminal: the TUI needs one to draw on and read keys from. */
@@ -77,8 +79,23 @@ export function registerTuiCommands(program: Command): void {
     .description(
       'Open the file manager with the local disk on the left and your home on the server on the right. The password saved in the keychain is used when there is one; otherwise the login dialog asks (and can save it).',
     )
-    .argument('<user@host[:port]>', 'the server, e.g. alice@files.example:7070 (port 7070 by default; TLS except to loopback), or a URL: ferrys://… for TLS, ferry+ws://… for plain')
-    .action(async (target: string) => {
+    .argument(
+      '<user@host[:port]>',
+      'the server, e.g. alice@files.example:7070 (port 7070 by default; TLS except to loopback), or a URL: ferrys://… for TLS, ferry+ws://… for plain, sftp://[user@]host[/path] for any SSH server (an ~/.ssh/config alias too)',
+    )
+    .option('--fingerprint <sha256>', "an SSH server's host key fingerprint (SHA256:…, from ssh-keygen -lf), accepted without asking")
+    .action(async (target: string, flags: { fingerprint?: string }) => {
+      if (isSftpUrl(target)) {
+        if (!hasTerminal()) throw new UsageError('the file manager needs a terminal (stdin and stdout must be a TTY); see ferry --help for the commands');
+        // The host key question and the password are asked on the terminal before the panes draw, as ssh does.
+        const { fs, path } = await openSftpLocation(target, { passwordStdin: false, ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}) });
+        try {
+          await launchTui({ right: fs, rightPath: path });
+        } finally {
+          fs.close();
+        }
+        return;
+      }
       await launchTui({ initialConnect: parseConnectTarget(target) });
     });
 }

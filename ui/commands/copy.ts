@@ -28,5 +28,5 @@ export function copyToOtherPane(ctx: CommandContext): void {
   ctx.store.dispatch({ type: 'pane', side: active, action: { type: 'clear-marks' } });
   ctx.store.dispatch({ type: 'queue', visible: true });
   const what = entries.length === 1 ? entries[0]!.name : `${entries.length} entries`;
-  ctx.store.dispatch({ type: 'message', text: `copying ${what} to ${there.fs.kind === 'remote' ? `${there.fs.label}:` : ''}${there.pane.path}`, tone: 'progress' });
+  ctx.store.dispatch({ type: 'message', text: `copying ${what} to ${there.fs.kind !== 'local' ? `${there.fs.label}:` : ''}${there.pane.path}`, tone: 'progress' });
 }

@@ -164,7 +164,7 @@ async function move(ctx: CommandContext, side: Side, dir: string, names: string[
   const here = state.sides[side];
   const there = state.sides[otherSide(side)];
   const otherDir = there.pane.path;
-  const sep = there.fs.kind === 'remote' ? '/' : pathSep;
+  const sep = there.fs.kind !== 'local' ? '/' : pathSep;
   const underOther = typed === otherDir || typed.startsWith(otherDir.endsWith(sep) ? otherDir : otherDir + sep);
   const sameStore = here.fs === there.fs || (here.fs.kind === 'local' && there.fs.kind === 'local');
   if (underOther && !sameStore) {

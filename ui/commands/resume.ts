@@ -21,7 +21,7 @@ function fileSystemFor(ctx: CommandContext) {
   return async (endpoint: JournalEndpoint): Promise<FileSystem> => {
     if (endpoint.kind === 'local') return new LocalFileSystem();
     const { sides } = ctx.store.getState();
-    for (const side of [sides.left, sides.right]) if (side.fs.kind === 'remote' && side.fs.label === endpoint.label) return side.fs;
+    for (const side of [sides.left, sides.right]) if (side.fs.kind === endpoint.kind && side.fs.label === endpoint.label) return side.fs;
     throw new FerryError('ENOTAUTH', `log in to ${endpoint.label} first: this copy goes to or from there`);
   };
 }

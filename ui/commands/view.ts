@@ -26,7 +26,7 @@ export async function viewCurrent(ctx: CommandContext): Promise<void> {
     } else {
       bytes = await fetchHead(ctx, fs, file.path, VIEW_LIMIT);
     }
-    const title = `${fs.kind === 'remote' ? `${fs.label}:` : ''}${file.path}`;
+    const title = `${fs.kind !== 'local' ? `${fs.label}:` : ''}${file.path}`;
     ctx.store.dispatch({ type: 'clear-message' });
     ctx.store.dispatch({ type: 'overlay', overlay: { kind: 'viewer', title, content: viewContentOf(bytes, Math.max(file.size, bytes.length)) } });
   } catch (error) {

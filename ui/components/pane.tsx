@@ -54,7 +54,7 @@ export function Pane({ pane, label, kind, width, height, active, quota, security
   const listHeight = Math.max(1, height - PANE_CHROME_ROWS);
   const edgeColor = active ? 'cyan' : 'gray';
   // In front, where a title cut in the middle keeps it: whether the link is encrypted, and to whom.
-  const where = kind === 'remote' ? `${security ? `${security} ` : ''}${label}:${pane.path}` : pane.path;
+  const where = kind !== 'local' ? `${security ? `${security} ` : ''}${label}:${pane.path}` : pane.path;
   const state = notice ?? (pane.loading ? 'loading…' : null);
   const title = borderWith(state ? `${where} [${state}]` : where, inner, frame.h, 'left');
   const bottom = borderWith(quotaText(quota, kind), inner, frame.h, 'right');
