@@ -4,14 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from './helpers/cli.js';
+import { collect, runCli, spawnCli } from './helpers/cli.js';
+import { startThrottleProxy } from './helpers/throttle-proxy.js';
 import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
 
 const run = promisify(execFile);
 const sshd = sshdForThisFile('ferry-cli-sftp-');
 
 /** An ssh config naming our sshd `testbox`, and the environment that makes ferry read it. */
-async function setup(): Promise<{ env: Record<string, string>; dir: string; fingerprint: string }> {
+async function setup(port = sshd.server()!.port): Promise<{ env: Record<string, string>; dir: string; fingerprint: string }> {
   const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'cli-'));
   const config = join(dir, 'ssh_config');
@@ -20,7 +21,7 @@ async function setup(): Promise<{ env: Record<string, string>; dir: string; fing
     [
       'Host testbox',
       '  HostName 127.0.0.1',
-      `  Port ${server.port}`,
+      `  Port ${port}`,
       `  User ${server.user}`,
       `  IdentityFile ${server.clientKey}`,
       '  IdentitiesOnly yes',
@@ -30,7 +31,7 @@ async function setup(): Promise<{ env: Record<string, string>; dir: string; fing
   );
   const printed = (await run('ssh-keygen', ['-lf', join(sshd.work(), 'sshd', 'host_ed25519.pub')])).stdout;
   const fingerprint = /SHA256:\S+/.exec(printed)![0];
-  return { env: { FERRY_SSH_CONFIG: config, XDG_CONFIG_HOME: join(dir, 'config'), SSH_AUTH_SOCK: '' }, dir, fingerprint };
+  return { env: { FERRY_SSH_CONFIG: config, XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'state'), SSH_AUTH_SOCK: '' }, dir, fingerprint };
 }
 
 test(`ferry ls on an ssh alias: an unknown host key stops with its fingerprint; --fingerprint accepts it${sshdSkipNote}`, async (t) => {
@@ -79,4 +80,38 @@ test(`ferry put, get, mkdir, mv and rm against an SSH server${sshdSkipNote}`, as
   t.is(notEmpty.code === 0, false, 'a directory needs -r');
   t.is((await runCli(['rm', '-r', remote('/in')], withKey)).code, 0);
   await t.throwsAsync(stat(join(dir, 'remote', 'in')));
+});
+
+test(`a put to an SSH server killed with SIGKILL part way finishes when run again, from the partial it left${sshdSkipNote}`, async (t) => {
+  if (!sshd.server()) return t.pass();
+  // Slow enough that the kill lands in the middle, whatever the machine.
+  const proxy = await startThrottleProxy(sshd.server()!.port, 4 * 1024 * 1024, { both: true });
+  t.teardown(() => proxy.close());
+  const { env, dir, fingerprint } = await setup(proxy.port);
+  const data = randomBytes(24 * 1024 * 1024);
+  await writeFile(join(dir, 'big.bin'), data);
+  await mkdir(join(dir, 'remote'));
+  const args = ['put', '-q', join(dir, 'big.bin'), `sftp://testbox${dir}/remote/`];
+  const withKey = { env: { ...env, FERRY_FINGERPRINT: fingerprint }, cwd: dir };
+  const child = spawnCli(args, withKey);
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const exited = collect(child);
+  // Wait (by polling the server's disk, not by sleeping a guessed time) for a few MiB of partial.
+  const part = join(dir, 'remote', '.big.bin.ferry-part');
+  for (;;) {
+    const size = (await stat(part).catch(() => undefined))?.size ?? 0;
+    if (size >= 4 * 1024 * 1024 || child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  child.kill('SIGKILL');
+  t.is((await exited).signal, 'SIGKILL', 'the first run was still going');
+  const kept = (await stat(part)).size;
+  t.true(kept > 0 && kept < data.length, `the partial holds ${kept} bytes`);
+  proxy.setRate(null);
+  const second = await runCli(args, withKey);
+  t.is(second.code, 0, second.stderr);
+  t.true((await readFile(join(dir, 'remote', 'big.bin'))).equals(data));
+  await t.throwsAsync(stat(part), { code: 'ENOENT' });
 });
