@@ -205,3 +205,38 @@ test(`auth through a throwaway ssh-agent, and with a key that has a passphrase${
   );
   t.is((refused as FerryError).code, 'EAUTH', 'a wrong passphrase leaves no way in');
 });
+
+test(`a command on an SFTP pane runs in the account's shell, in the pane's directory, with its arguments as typed${skip}`, async (t) => {
+  const server = sshd.server();
+  if (!server) return t.pass();
+  const dir = await mkdtemp(join(sshd.work(), 'exec-'));
+  const connection = await connect(t, { target: targetFor(server, join(dir, 'k')), ferryKnownHosts: join(dir, 'f'), askHostKey: async () => 'once' });
+  const fs = new SftpFileSystem(connection, 'ssh');
+  let out = '';
+  let err = '';
+  const result = await fs.runCommand({
+    argv: ['sh', '-c', 'pwd; printf "%s|" "$@"; echo oops >&2; exit 3', 'sh', 'a b', '$HOME', ';', "it's"],
+    cwd: dir,
+    onStdout: (data) => (out += data.toString()),
+    onStderr: (data) => (err += data.toString()),
+  });
+  t.deepEqual(result, { code: 3, signal: null });
+  t.is(out, `${dir}\na b|$HOME|;|it's|`);
+  t.is(err, 'oops\n');
+
+  // Canceled once it runs (it says its pid first): the program is gone afterwards, not left to sleep.
+  const stop = new AbortController();
+  let pid = 0;
+  const stopped = await fs.runCommand({
+    argv: ['sh', '-c', 'echo $$; exec sleep 60'],
+    cwd: dir,
+    signal: stop.signal,
+    onStdout: (data) => {
+      pid = Number(data.toString().trim());
+      stop.abort();
+    },
+  });
+  t.is(stopped.reason, 'canceled');
+  t.true(pid > 0);
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the program was killed');
+});

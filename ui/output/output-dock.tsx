@@ -38,7 +38,7 @@ export function OutputDock({ ctx, feature, width, height, blocked }: OutputDockP
   const commandOpen = ui.focus === 'command';
   const panelRows = height - (commandOpen ? 1 : 0);
   const target = remoteTarget(app);
-  const where = target === undefined ? '(not connected)' : `${target.session.user}@${target.session.where}:${target.cwd}`;
+  const where = target === undefined ? '(not connected)' : target.where;
   return (
     <Box flexDirection="column" width={width} height={height}>
       {(ui.panel || ui.fullScreen) && panelRows > 0 ? (

@@ -49,7 +49,14 @@ export interface OutputSnapshot {
 }
 
 /** What a run calls; runRemote by default (tests may wrap it). */
-export type RemoteRunner = (session: Session, options: RunRemoteOptions) => Promise<RemoteResult>;
+export type RemoteRunner = (target: CommandTarget, options: RunRemoteOptions) => Promise<RemoteResult>;
+
+/** Where a command runs: a ferry session (its allowlisted programs) or a host with its own way (an SSH account's shell). */
+export type CommandTarget = Session | { runCommand(options: RunRemoteOptions): Promise<RemoteResult> };
+
+function runOn(target: CommandTarget, options: RunRemoteOptions): Promise<RemoteResult> {
+  return 'runCommand' in target ? target.runCommand(options) : runRemote(target, options);
+}
 
 export interface OutputStoreOptions {
   /** Runs kept (the oldest finished ones go first). Default 20. */
@@ -70,7 +77,7 @@ export interface OutputStore {
    * Runs `argv` on the server in `cwd` (a wire path) and records it. Resolves with the final
    * record once the program ended or failed; never rejects (a refusal is the run's state).
    */
-  run(session: Session, argv: readonly string[], cwd: string): Promise<OutputRun>;
+  run(target: CommandTarget, argv: readonly string[], cwd: string): Promise<OutputRun>;
   /** Asks the server to kill a running command: the one with `id`, else every running one. */
   cancel(id?: number): void;
   /** True while any command is starting or running. */
@@ -126,7 +133,7 @@ export function createOutputStore(options: OutputStoreOptions = {}): OutputStore
     if (!Number.isFinite(value) || value <= 0) throw new FerryError('EINVAL', `output store ${name} must be a positive number, got ${value}`);
   }
   const timers = options.timers ?? REAL_TIMERS;
-  const runner = options.runner ?? runRemote;
+  const runner = options.runner ?? runOn;
   const intervalMs = 1000 / hz;
   const listeners = new Set<() => void>();
   let runs: LiveRun[] = [];
@@ -206,7 +213,7 @@ export function createOutputStore(options: OutputStoreOptions = {}): OutputStore
       };
     },
     getSnapshot: () => snapshot,
-    async run(session, argv, cwd) {
+    async run(target, argv, cwd) {
       const run: LiveRun = {
         id: ++lastId,
         argv: [...argv],
@@ -224,7 +231,7 @@ export function createOutputStore(options: OutputStoreOptions = {}): OutputStore
       changed(run);
       if (closed) run.controller.abort();
       try {
-        const result = await runner(session, {
+        const result = await runner(target, {
           argv: [...argv],
           cwd,
           signal: run.controller.signal,

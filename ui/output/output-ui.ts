@@ -1,10 +1,10 @@
-import type { Session } from '../../src/client/session.js';
 import { RemoteFileSystem } from '../../src/fs/remote-file-system.js';
+import { SftpFileSystem } from '../../src/fs/sftp/sftp-file-system.js';
 import type { CommandContext } from '../commands/context.js';
 import { commandById, formatKey, matchKey, type KeyPress } from '../keymap.js';
 import type { AppState, Side } from '../model/app-state.js';
 import { createStore, type Store } from '../model/store.js';
-import { createOutputStore, type OutputStore, type OutputStoreOptions } from './output-store.js';
+import { createOutputStore, type CommandTarget, type OutputStore, type OutputStoreOptions } from './output-store.js';
 
 /*
  * Where the remote-command parts stand on screen, apart from the App's own state so the App
@@ -82,11 +82,13 @@ export function outputPanelRows(height: number): number {
 }
 
 /** Where a command runs: the active pane if it is remote, else the other one; its directory. */
-export function remoteTarget(state: AppState): { side: Side; session: Session; cwd: string } | undefined {
+export function remoteTarget(state: AppState): { side: Side; session: CommandTarget; cwd: string; where: string } | undefined {
   const order: Side[] = state.active === 'left' ? ['left', 'right'] : ['right', 'left'];
   for (const side of order) {
     const { fs, pane } = state.sides[side];
-    if (fs instanceof RemoteFileSystem) return { side, session: fs.session, cwd: pane.path };
+    if (fs instanceof RemoteFileSystem) return { side, session: fs.session, cwd: pane.path, where: `${fs.session.user}@${fs.session.where}:${pane.path}` };
+    // An SSH account runs anything its shell can, not a server's allowlist: the dock says so.
+    if (fs instanceof SftpFileSystem) return { side, session: fs, cwd: pane.path, where: `${fs.label}:${pane.path} (your shell account)` };
   }
   return undefined;
 }

@@ -4,6 +4,8 @@ import type { FileSink, FileSource, FileSystem, SinkRequest } from '../file-syst
 import { PosixPaths } from '../posix-paths.js';
 import type { SftpConnection } from './sftp-connection.js';
 import { SftpCalls, openSftpSink, openSftpSource } from './sftp-copy-ends.js';
+import { runSshCommand } from './ssh-command.js';
+import type { RemoteResult, RunRemoteOptions } from '../../client/exec.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks). */
 const STATUS = { NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, OP_UNSUPPORTED: 8 } as const;
@@ -130,6 +132,11 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
 
   openSink(path: string, request: SinkRequest): Promise<FileSink> {
     return openSftpSink(this.#calls, path, request);
+  }
+
+  /** Runs a command in the user's shell account on the server (the `:` line of an SFTP pane). */
+  runCommand(options: RunRemoteOptions): Promise<RemoteResult> {
+    return runSshCommand(this.#connection.client, options);
   }
 
   /** Ends the SSH connection. */
