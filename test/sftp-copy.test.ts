@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile, utimes, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
+import { startCutProxy } from './helpers/cut-proxy.js';
 import { startSshd } from '../bench/peers/sshd.js';
 import { LocalFileSystem } from '../src/fs/local-file-system.js';
 import { openSftp } from '../src/fs/sftp/sftp-connection.js';
@@ -138,4 +139,43 @@ test(`an account that may not run commands (ForceCommand internal-sftp) is check
   const down = await copyStep(sftp, join(there, 'o.bin'), local, join(here, 'o2.bin'), { overwrite: false });
   t.is(down.check, 'size');
   t.true((await readFile(join(here, 'o2.bin'))).equals(data));
+});
+
+test(`a cut link is dialled again before the next request, and a copy cut part way resumes from its partial, both ways${skip}`, async (t) => {
+  const server = sshd.server();
+  if (!server) return t.pass();
+  const proxy = await startCutProxy(server.port);
+  t.teardown(() => proxy.close());
+  const here = await mkdtemp(join(sshd.work(), 'cut-here-'));
+  const there = await mkdtemp(join(sshd.work(), 'cut-there-'));
+  const dial = () =>
+    openSftp({
+      target: { alias: '127.0.0.1', host: '127.0.0.1', port: proxy.port, user: server.user, identityFiles: [server.clientKey], identitiesOnly: true, hostKeyName: '127.0.0.1', knownHostsFiles: [] },
+      ferryKnownHosts: join(here, '.known'),
+      agent: '',
+      askHostKey: async () => 'once',
+    });
+  const first = await dial();
+  const sftp = new SftpFileSystem(first, 'cut', { reopen: dial });
+  t.teardown(() => sftp.close());
+  const local = new LocalFileSystem({ home: here });
+  const data = randomBytes(16 * MiB + 9);
+  await writeFile(join(here, 'c.bin'), data);
+
+  for (const [from, fromPath, to, toPath, partial] of [
+    [local, join(here, 'c.bin'), sftp, join(there, 'c.bin'), join(there, '.c.bin.ferry-part')],
+    [sftp, join(there, 'c.bin'), local, join(here, 'back.bin'), join(here, '.back.bin.ferry-part')],
+  ] as const) {
+    proxy.cutAfterBytes(6 * MiB);
+    const cut = await t.throwsAsync(copyStep(from, fromPath, to, toPath, { overwrite: false }));
+    t.is((cut as FerryError).code, 'ENETWORK', cut?.message);
+    const kept = (await stat(partial)).size;
+    t.true(kept > 0, `the partial holds ${kept} bytes`);
+    const again = await copyStep(from, fromPath, to, toPath, { overwrite: false });
+    t.true(again.resumedFrom > 0, `resumed from ${again.resumedFrom}`);
+    t.is(again.check, 'sha256');
+  }
+  t.true((await readFile(join(there, 'c.bin'))).equals(data));
+  t.true((await readFile(join(here, 'back.bin'))).equals(data));
+  t.true(proxy.cuts >= 2);
 });

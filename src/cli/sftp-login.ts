@@ -36,11 +36,9 @@ export async function openSftpLocation(url: string, options: SftpLoginOptions): 
   const onTerminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const fingerprint = options.fingerprint ?? (env.FERRY_FINGERPRINT || undefined);
   let password: Promise<string> | undefined;
-  const connection = await openSftp({
+  const dial = {
     target,
     ferryKnownHosts: ferrySshKnownHosts(env),
-    ...(fingerprint ? { expectedFingerprint: fingerprint } : {}),
-    ...(onTerminal ? { askHostKey: askOnTerminal } : {}),
     ...(onTerminal ? { passphrase: (file: string) => promptPassword(`Passphrase for ${file}: `) } : {}),
     password: async () => {
       if (options.passwordStdin) return (password ??= readPasswordFromStdin());
@@ -48,8 +46,15 @@ export async function openSftpLocation(url: string, options: SftpLoginOptions): 
       if (onTerminal) return (password ??= promptPassword(`${target.user}@${target.host}'s password: `));
       return undefined;
     },
+  };
+  const connection = await openSftp({
+    ...dial,
+    ...(fingerprint ? { expectedFingerprint: fingerprint } : {}),
+    ...(onTerminal ? { askHostKey: askOnTerminal } : {}),
   });
-  const fs = new SftpFileSystem(connection, `${target.user}@${target.alias}${target.port === 22 ? '' : `:${target.port}`}`);
+  // After a cut the same server must answer: the key it showed at login is the one expected.
+  const reopen = () => openSftp({ ...dial, expectedFingerprint: connection.fingerprint });
+  const fs = new SftpFileSystem(connection, `${target.user}@${target.alias}${target.port === 22 ? '' : `:${target.port}`}`, { reopen });
   return { fs, path: absoluteSftpPath(parsed.path, fs.home) };
 }
 

@@ -22,17 +22,37 @@ type Handle = Buffer;
 
 /** Promisified SFTP requests on one channel, errors named after `where`. */
 export class SftpCalls {
+  /** Requests waiting for a reply: failed at once when the connection drops (ssh2 would leave them waiting). */
+  readonly #waiting = new Set<(error: FerryError) => void>();
+  #gone: FerryError | undefined;
+
   constructor(
     readonly sftp: SFTPWrapper,
     readonly client: SshClient,
     readonly toError: (error: Error, where: string) => FerryError,
-  ) {}
+  ) {
+    const drop = () => {
+      this.#gone ??= new FerryError('ENETWORK', 'the SSH connection was lost');
+      for (const fail of [...this.#waiting]) fail(this.#gone);
+      this.#waiting.clear();
+    };
+    client.once('close', drop);
+    client.once('end', drop);
+  }
 
   call<T>(where: string, request: (done: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.#gone) return reject(new FerryError('ENETWORK', `${where}: ${this.#gone.message}`));
+      const fail = (error: FerryError) => reject(new FerryError('ENETWORK', `${where}: ${error.message}`));
+      this.#waiting.add(fail);
       try {
-        request((error, value) => (error ? reject(this.toError(error, where)) : resolve(value)));
+        request((error, value) => {
+          this.#waiting.delete(fail);
+          if (error) reject(this.toError(error, where));
+          else resolve(value);
+        });
       } catch (error) {
+        this.#waiting.delete(fail);
         reject(new FerryError('ENETWORK', `${where}: the SSH connection is gone (${(error as Error).message})`));
       }
     });

@@ -22,17 +22,52 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
   readonly kind = 'sftp' as const;
   readonly label: string;
   readonly home: string;
-  readonly #sftp: SFTPWrapper;
-  readonly #connection: SftpConnection;
-  readonly #calls: SftpCalls;
+  #sftp!: SFTPWrapper;
+  #connection!: SftpConnection;
+  #calls!: SftpCalls;
+  /** Dials again with the trust and credentials of the first login; none: a lost link stays lost. */
+  readonly #reopen: (() => Promise<SftpConnection>) | undefined;
+  #lost = false;
+  #reopening: Promise<void> | undefined;
+  #closed = false;
 
-  constructor(connection: SftpConnection, label: string) {
+  constructor(connection: SftpConnection, label: string, options: { reopen?: () => Promise<SftpConnection> } = {}) {
     super();
+    this.home = connection.home;
+    this.label = label;
+    this.#reopen = options.reopen;
+    this.#use(connection);
+  }
+
+  #use(connection: SftpConnection): void {
     this.#connection = connection;
     this.#sftp = connection.sftp;
     this.#calls = new SftpCalls(connection.sftp, connection.client, sftpError);
-    this.home = connection.home;
-    this.label = label;
+    const lost = () => {
+      if (this.#connection === connection) this.#lost = true;
+    };
+    connection.client.once('close', lost);
+    connection.client.once('end', lost);
+  }
+
+  /**
+   * A link that dropped is dialled again before the next request (the request that was under way
+   * failed with ENETWORK; the queue retries a copy after a pause, and it resumes from its partial).
+   */
+  async #ready(): Promise<void> {
+    if (!this.#lost || this.#closed || this.#reopen === undefined) return;
+    this.#reopening ??= this.#reopen().then(
+      (connection) => {
+        this.#lost = false;
+        this.#use(connection);
+      },
+      (error: unknown) => {
+        throw error instanceof FerryError ? error : new FerryError('ENETWORK', `${this.label}: ${(error as Error).message}`);
+      },
+    ).finally(() => {
+      this.#reopening = undefined;
+    });
+    await this.#reopening;
   }
 
   async list(path: string): Promise<Entry[]> {
@@ -126,21 +161,25 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
     }
   }
 
-  openSource(path: string): Promise<FileSource> {
+  async openSource(path: string): Promise<FileSource> {
+    await this.#ready();
     return openSftpSource(this.#calls, path);
   }
 
-  openSink(path: string, request: SinkRequest): Promise<FileSink> {
+  async openSink(path: string, request: SinkRequest): Promise<FileSink> {
+    await this.#ready();
     return openSftpSink(this.#calls, path, request);
   }
 
   /** Runs a command in the user's shell account on the server (the `:` line of an SFTP pane). */
-  runCommand(options: RunRemoteOptions): Promise<RemoteResult> {
+  async runCommand(options: RunRemoteOptions): Promise<RemoteResult> {
+    await this.#ready();
     return runSshCommand(this.#connection.client, options);
   }
 
   /** Ends the SSH connection. */
   close(): void {
+    this.#closed = true;
     this.#connection.client.end();
   }
 
@@ -150,7 +189,8 @@ export class SftpFileSystem extends PosixPaths implements FileSystem {
   }
 
   /** Runs one SFTP request; its status becomes a FerryError naming the path. */
-  #call<T>(path: string, request: (done: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  async #call<T>(path: string, request: (done: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
+    await this.#ready();
     return this.#calls.call(`${this.label}:${path}`, request);
   }
 }
