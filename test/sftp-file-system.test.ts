@@ -240,3 +240,21 @@ test(`a command on an SFTP pane runs in the account's shell, in the pane's direc
   t.true(pid > 0);
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the program was killed');
 });
+
+test(`ProxyJump from an ssh config: the hop is logged in to first, its host key checked too, then the target through it${skip}`, async (t) => {
+  const server = sshd.server();
+  if (!server || !haveSsh) return t.pass();
+  const dir = await mkdtemp(join(sshd.work(), 'jump-'));
+  const config = join(dir, 'config');
+  const common = [`  Port ${server.port}`, `  User ${server.user}`, `  IdentityFile ${server.clientKey}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${join(dir, 'known')}`];
+  // The target is the same sshd under another name, reached through the hop.
+  await writeFile(config, ['Host hop', '  HostName 127.0.0.1', ...common, 'Host inner', '  HostName localhost', '  ProxyJump hop', ...common, ''].join('\n'));
+  const target = await resolveSshTarget({ host: 'inner', configFile: config });
+  t.is(target.proxyJump, 'hop');
+  const asked: string[] = [];
+  const connection = await connect(t, { target, ferryKnownHosts: join(dir, 'f'), askHostKey: async (q) => (asked.push(q.host), 'once') });
+  t.deepEqual(asked, ['127.0.0.1', 'localhost'], 'the hop first, then the target');
+  await writeFile(join(dir, 'seen.txt'), 'through the hop');
+  const fs = new SftpFileSystem(connection, 'inner');
+  t.true((await fs.list(dir)).some((entry) => entry.name === 'seen.txt'));
+});

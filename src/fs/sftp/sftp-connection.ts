@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import ssh2, { type AuthenticationType, type Client as SshClient, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { FerryError } from '../../protocol/index.js';
 import { addKnownHost, checkHostKey, fingerprintOf, hostKeyOf, type HostKey, type HostKeyVerdict } from './known-hosts.js';
-import type { SshTarget } from './ssh-target.js';
+import { resolveSshTarget, type SshTarget } from './ssh-target.js';
 
 const { Client, utils } = ssh2;
 
@@ -50,6 +51,70 @@ export interface SftpConnection {
  */
 export async function openSftp(options: SftpConnectOptions): Promise<SftpConnection> {
   const { target } = options;
+  const jumps: SshClient[] = [];
+  let sock: Duplex | undefined;
+  try {
+    if (target.proxyJump) sock = await throughJumps(options, jumps);
+    const { client, fingerprint, trust } = await logIn(options, sock);
+    // Ending the connection ends the hops it went through.
+    client.once('close', () => jumps.forEach((jump) => jump.end()));
+    const where = `${target.user}@${target.host}:${target.port}`;
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+      client.sftp((error, channel) => {
+        if (error) reject(new FerryError('ENOTSUP', `${where} does not offer SFTP: ${error.message}`));
+        else resolve(channel);
+      });
+    }).catch((error: unknown) => {
+      client.end();
+      throw error;
+    });
+    // A server that will not say where the login directory is gets browsed from the root.
+    const home = await new Promise<string>((resolve) => sftp.realpath('.', (error, path) => resolve(error ? '/' : path)));
+    return { client, sftp, home, fingerprint, trust };
+  } catch (error) {
+    jumps.forEach((jump) => jump.end());
+    throw error;
+  }
+}
+
+/**
+ * ProxyJump, as ssh does it: each hop (`[user@]host[:port]`, itself read through ssh -G) is logged
+ * in to through the one before, its host key checked like any other; resolves with a channel to
+ * the target through the last hop.
+ */
+async function throughJumps(options: SftpConnectOptions, jumps: SshClient[]): Promise<Duplex> {
+  const { target } = options;
+  const hops: SshTarget[] = [];
+  for (const hop of target.proxyJump!.split(',')) {
+    const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
+    if (!match) throw new FerryError('EINVAL', `ProxyJump ${JSON.stringify(target.proxyJump)}: cannot read ${JSON.stringify(hop)}`);
+    const { proxyJump: _own, ...resolved } = await resolveSshTarget({
+      host: match[2]!.replace(/^\[|\]$/g, ''),
+      ...(match[1] ? { user: match[1] } : {}),
+      ...(match[3] ? { port: Number(match[3]) } : {}),
+      ...(target.configFile ? { configFile: target.configFile } : {}),
+    });
+    hops.push(resolved);
+  }
+  // The fingerprint given on the command line is the target's, not a hop's.
+  const { expectedFingerprint: _target, ...hopOptions } = options;
+  let sock: Duplex | undefined;
+  for (let i = 0; i < hops.length; i++) {
+    const { client } = await logIn({ ...hopOptions, target: hops[i]! }, sock);
+    jumps.push(client);
+    const next = hops[i + 1] ?? target;
+    sock = await new Promise<Duplex>((resolve, reject) =>
+      client.forwardOut('127.0.0.1', 0, next.host, next.port, (error, channel) =>
+        error ? reject(new FerryError('ENETWORK', `${hops[i]!.alias} would not forward to ${next.host}:${next.port}: ${error.message}`)) : resolve(channel),
+      ),
+    );
+  }
+  return sock!;
+}
+
+/** Dials (or uses `sock`), checks the host key and logs in: a ready SSH connection. */
+async function logIn(options: SftpConnectOptions, sock?: Duplex): Promise<{ client: SshClient; fingerprint: string; trust: SftpConnection['trust'] }> {
+  const { target } = options;
   const client = new Client();
   let refusal: FerryError | undefined;
   let trust: SftpConnection['trust'] = 'known';
@@ -81,6 +146,7 @@ export async function openSftp(options: SftpConnectOptions): Promise<SftpConnect
     authHandler: authSequence(options) as never,
     keepaliveInterval: 15_000,
     keepaliveCountMax: 3,
+    ...(sock ? { sock: sock as never } : {}),
   };
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error & { level?: string; code?: string }) => {
@@ -106,18 +172,7 @@ export async function openSftp(options: SftpConnectOptions): Promise<SftpConnect
   });
   // A late error (the connection dropping) must not crash the process; users see it on their next call.
   client.on('error', () => undefined);
-  const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
-    client.sftp((error, channel) => {
-      if (error) reject(new FerryError('ENOTSUP', `${where} does not offer SFTP: ${error.message}`));
-      else resolve(channel);
-    });
-  }).catch((error: unknown) => {
-    client.end();
-    throw error;
-  });
-  // A server that will not say where the login directory is gets browsed from the root.
-  const home = await new Promise<string>((resolve) => sftp.realpath('.', (error, path) => resolve(error ? '/' : path)));
-  return { client, sftp, home, fingerprint, trust };
+  return { client, fingerprint, trust };
 }
 
 type Decision = { trust: SftpConnection['trust'] } | { refusal: FerryError };

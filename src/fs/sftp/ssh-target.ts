@@ -24,6 +24,8 @@ export interface SshTarget {
   knownHostsFiles: string[];
   /** ProxyJump, when set ('none' is left out). */
   proxyJump?: string;
+  /** The ssh_config it was read from (ssh -F), for the hops of a ProxyJump. */
+  configFile?: string;
 }
 
 export interface SshTargetRequest {
@@ -78,6 +80,7 @@ export async function resolveSshTarget(request: SshTargetRequest): Promise<SshTa
     hostKeyName: one('hostkeyalias') ?? host,
     knownHostsFiles: (one('userknownhostsfile') ?? '~/.ssh/known_hosts ~/.ssh/known_hosts2').split(/\s+/).map(expandHome),
     ...(proxyJump && proxyJump !== 'none' ? { proxyJump } : {}),
+    ...(request.configFile ? { configFile: request.configFile } : {}),
   };
 }
 
