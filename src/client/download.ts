@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { link, lstat, open, readFile, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FerryError, FrameKind, LIMITS, type Frame, type Results } from '../protocol/index.js';
 import { AppendWriter } from '../fs/append-writer.js';
 import { syncDirectory } from '../fs/directory-sync.js';
+import { placePartial } from '../fs/place-partial.js';
 import { fromNodeError } from '../fs/node-errors.js';
 import { canceled } from './connection.js';
 import { hashFilePrefix } from './file-hash.js';
@@ -380,33 +381,10 @@ class Download {
     await handle.close();
     this.#handle = undefined;
     await utimes(this.#part, new Date(), new Date(mtime));
-    await this.#place();
+    await placePartial(this.#part, this.#destination, this.#options.overwrite === true);
     if (this.#sidecarOnDisk) await rm(this.#sidecar, { force: true });
     this.#sidecarOnDisk = false;
     await syncDirectory(dirname(this.#destination));
-  }
-
-  async #place(): Promise<void> {
-    if (this.#options.overwrite) {
-      await rename(this.#part, this.#destination).catch((error: unknown) => {
-        throw fromNodeError(error, this.#destination);
-      });
-      return;
-    }
-    // link() refuses an existing name atomically, unlike rename(), which would replace it.
-    try {
-      await link(this.#part, this.#destination);
-      await unlink(this.#part);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new FerryError('EEXIST', `${this.#destination}: appeared during the download (the complete file is kept in ${this.#part})`);
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw fromNodeError(error, this.#destination);
-      // File systems without hard links: check, then rename (a small window, but no other way).
-      if (await lstat(this.#destination).then(() => true, () => false)) {
-        throw new FerryError('EEXIST', `${this.#destination}: appeared during the download (the complete file is kept in ${this.#part})`);
-      }
-      await rename(this.#part, this.#destination);
-    }
   }
 
   async #readSidecar(): Promise<PartialSidecar | undefined> {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { link, lstat, open, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Hash } from 'node:crypto';
 import { partialPathsFor } from '../client/download.js';
@@ -8,6 +8,7 @@ import { FerryError } from '../protocol/index.js';
 import { AppendWriter } from './append-writer.js';
 import { DirectReader } from './direct-reader.js';
 import { syncDirectory } from './directory-sync.js';
+import { placePartial } from './place-partial.js';
 import type { FileSink, FileSource, SinkRequest } from './file-system.js';
 import { fromNodeError } from './node-errors.js';
 
@@ -95,7 +96,7 @@ export async function openLocalSink(destination: string, request: SinkRequest): 
       await handle.sync();
       await shut();
       await utimes(part, new Date(), new Date(request.mtime));
-      await place(part, target, request.overwrite);
+      await placePartial(part, target, request.overwrite);
       await rm(sidecar, { force: true });
       await syncDirectory(dirname(target));
       return {};
@@ -115,22 +116,5 @@ async function sidecarMatches(file: string, identity: Sidecar): Promise<boolean>
     return known.version === 1 && known.origin === identity.origin && known.size === identity.size && known.mtime === identity.mtime;
   } catch {
     return false;
-  }
-}
-
-/** Partial → destination: rename with overwrite, else link (which refuses an existing name atomically). */
-async function place(part: string, target: string, overwrite: boolean): Promise<void> {
-  if (overwrite) {
-    await rename(part, target).catch((error: unknown) => {
-      throw fromNodeError(error, target);
-    });
-    return;
-  }
-  try {
-    await link(part, target);
-    await unlink(part);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FerryError('EEXIST', `${target}: appeared during the copy (the complete file is kept in ${part})`);
-    throw fromNodeError(error, target);
   }
 }
