@@ -1,4 +1,3 @@
-import test from 'ava';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { collect, runCli, spawnCli } from './helpers/cli.js';
 import { startThrottleProxy } from './helpers/throttle-proxy.js';
-import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
+import { sshdForThisFile, sshdSkipNote, sshdTest } from './helpers/sshd.js';
 
 const run = promisify(execFile);
 const sshd = sshdForThisFile('ferry-cli-sftp-');
@@ -34,8 +33,7 @@ async function setup(port = sshd.server()!.port): Promise<{ env: Record<string, 
   return { env: { FERRY_SSH_CONFIG: config, XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'state'), SSH_AUTH_SOCK: '' }, dir, fingerprint };
 }
 
-test(`ferry ls on an ssh alias: an unknown host key stops with its fingerprint; --fingerprint accepts it${sshdSkipNote}`, async (t) => {
-  if (!sshd.server()) return t.pass();
+sshdTest(`ferry ls on an ssh alias: an unknown host key stops with its fingerprint; --fingerprint accepts it${sshdSkipNote}`, async (t) => {
   const { env, dir, fingerprint } = await setup();
   await mkdir(join(dir, 'tree', 'sub'), { recursive: true });
   await writeFile(join(dir, 'tree', 'a.txt'), 'alpha');
@@ -52,8 +50,7 @@ test(`ferry ls on an ssh alias: an unknown host key stops with its fingerprint; 
   t.is(missing.code, 4, 'not found has its own exit status');
 });
 
-test(`ferry put, get, mkdir, mv and rm against an SSH server${sshdSkipNote}`, async (t) => {
-  if (!sshd.server()) return t.pass();
+sshdTest(`ferry put, get, mkdir, mv and rm against an SSH server${sshdSkipNote}`, async (t) => {
   const { env, dir, fingerprint } = await setup();
   const withKey = { env: { ...env, FERRY_FINGERPRINT: fingerprint } };
   const remote = (path: string) => `sftp://testbox${dir}/remote${path}`;
@@ -82,8 +79,7 @@ test(`ferry put, get, mkdir, mv and rm against an SSH server${sshdSkipNote}`, as
   await t.throwsAsync(stat(join(dir, 'remote', 'in')));
 });
 
-test(`a put to an SSH server killed with SIGKILL part way finishes when run again, from the partial it left${sshdSkipNote}`, async (t) => {
-  if (!sshd.server()) return t.pass();
+sshdTest(`a put to an SSH server killed with SIGKILL part way finishes when run again, from the partial it left${sshdSkipNote}`, async (t) => {
   // Slow enough that the kill lands in the middle, whatever the machine.
   const proxy = await startThrottleProxy(sshd.server()!.port, 4 * 1024 * 1024, { both: true });
   t.teardown(() => proxy.close());

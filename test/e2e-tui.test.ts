@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { listUnfinished } from '../src/transfer/journal.js';
 import { journalDir } from '../src/util/paths.js';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { startCutProxy } from './helpers/cut-proxy.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startThrottleProxy } from './helpers/throttle-proxy.js';
 import { builtCliExists, startTmux, tuiScratch, type TmuxSession } from './helpers/tmux.js';
-import { lineWith, quit, toRightPane, waitForPaneEntry } from './helpers/tui-screen.js';
+import { lineWith, mkdirThenDelete, quit, toRightPane, waitForPaneEntry } from './helpers/tui-screen.js';
 import { hashTree, makeTree, sha256File } from './helpers/tree.js';
 
 /*
@@ -115,21 +115,7 @@ test.serial('F7 makes a directory on the server, F8 deletes it after asking', as
   const world = await start(t);
   const { tui, home } = world;
   await toRightPane(tui);
-  await tui.press('F7');
-  await tui.waitFor('Name of the new directory:');
-  await tui.type('made-by-f7');
-  await tui.waitFor('made-by-f7');
-  await tui.press('Enter');
-  await waitForPaneEntry(tui, 'right', '/made-by-f7');
-  t.true((await stat(join(home, 'made-by-f7'))).isDirectory());
-
-  // The new directory is under the cursor.
-  await tui.press('F8');
-  const asked = await tui.waitFor(/everything in it\?/);
-  t.regex(asked, /made-by-f7/);
-  await tui.press('Enter');
-  await tui.waitForGone('/made-by-f7');
-  await t.throwsAsync(stat(join(home, 'made-by-f7')), { code: 'ENOENT' });
+  await mkdirThenDelete(t, tui, 'made-by-f7', home);
   await quit(tui);
 });
 

@@ -1,8 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile, utimes, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
+import { sshdForThisFile, sshdSkipNote, sshdTest } from './helpers/sshd.js';
 import { startCutProxy } from './helpers/cut-proxy.js';
 import { startSshd } from '../bench/peers/sshd.js';
 import { LocalFileSystem } from '../src/fs/local-file-system.js';
@@ -29,11 +29,15 @@ async function sides(t: ExecutionContext, server = sshd.server()!): Promise<{ lo
   return { local: new LocalFileSystem({ home: here }), sftp: new SftpFileSystem(connection, `${server.user}@127.0.0.1:${server.port}`), here, there };
 }
 
+/** A signal and a progress callback that cancel the copy once `bytes` are done. */
+function stopAfter(bytes: number): { signal: AbortSignal; onProgress: (progress: { done: number }) => void } {
+  const stop = new AbortController();
+  return { signal: stop.signal, onProgress: ({ done }) => done >= bytes && stop.abort() };
+}
+
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-test(`local → SFTP → local: 0 B, 1 B, 1 MiB + 7, 20 MiB arrive whole, with the mtime, checked by the server's sha256sum${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`local → SFTP → local: 0 B, 1 B, 1 MiB + 7, 20 MiB arrive whole, with the mtime, checked by the server's sha256sum${skip}`, async (t) => {
   const { local, sftp, here, there } = await sides(t);
   for (const size of [0, 1, MiB + 7, 20 * MiB]) {
     const data = randomBytes(size);
@@ -59,20 +63,11 @@ test(`local → SFTP → local: 0 B, 1 B, 1 MiB + 7, 20 MiB arrive whole, with t
   t.is((await stat(join(there, 'f1.bin'))).size, 0);
 });
 
-test(`an upload to SFTP that was stopped goes on from the server's partial; one left by another source starts over${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`an upload to SFTP that was stopped goes on from the server's partial; one left by another source starts over${skip}`, async (t) => {
   const { local, sftp, here, there } = await sides(t);
   const data = randomBytes(12 * MiB + 5);
   await writeFile(join(here, 'big.bin'), data);
-  const stop = new AbortController();
-  const first = copyStep(local, join(here, 'big.bin'), sftp, join(there, 'big.bin'), {
-    overwrite: false,
-    signal: stop.signal,
-    onProgress: ({ done }) => {
-      if (done >= 5 * MiB) stop.abort();
-    },
-  });
+  const first = copyStep(local, join(here, 'big.bin'), sftp, join(there, 'big.bin'), { overwrite: false, ...stopAfter(5 * MiB) });
   t.is(((await t.throwsAsync(first)) as FerryError).code, 'ECANCELED');
   const kept = (await stat(join(there, '.big.bin.ferry-part'))).size;
   t.true(kept >= 5 * MiB && kept < data.length, `the partial holds ${kept}`);
@@ -89,16 +84,11 @@ test(`an upload to SFTP that was stopped goes on from the server's partial; one 
   t.true((await readFile(join(there, 'other.bin'))).equals(data));
 });
 
-test(`a resumed partial whose bytes were changed fails the server's sha256sum, is dropped and sent again${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`a resumed partial whose bytes were changed fails the server's sha256sum, is dropped and sent again${skip}`, async (t) => {
   const { local, sftp, here, there } = await sides(t);
   const data = randomBytes(6 * MiB);
   await writeFile(join(here, 'x.bin'), data);
-  const stop = new AbortController();
-  await t.throwsAsync(
-    copyStep(local, join(here, 'x.bin'), sftp, join(there, 'x.bin'), { overwrite: false, signal: stop.signal, onProgress: ({ done }) => done >= 2 * MiB && stop.abort() }),
-  );
+  await t.throwsAsync(copyStep(local, join(here, 'x.bin'), sftp, join(there, 'x.bin'), { overwrite: false, ...stopAfter(2 * MiB) }));
   // Someone scribbles in the partial between the attempts.
   const part = await open(join(there, '.x.bin.ferry-part'), 'r+');
   await part.write(Buffer.from('corrupted'), 0, 9, 100);
@@ -108,16 +98,11 @@ test(`a resumed partial whose bytes were changed fails the server's sha256sum, i
   t.true((await readFile(join(there, 'x.bin'))).equals(data));
 });
 
-test(`a download from SFTP that was stopped goes on from the local partial${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`a download from SFTP that was stopped goes on from the local partial${skip}`, async (t) => {
   const { local, sftp, here, there } = await sides(t);
   const data = randomBytes(9 * MiB + 3);
   await writeFile(join(there, 'd.bin'), data);
-  const stop = new AbortController();
-  await t.throwsAsync(
-    copyStep(sftp, join(there, 'd.bin'), local, join(here, 'd.bin'), { overwrite: false, signal: stop.signal, onProgress: ({ done }) => done >= 3 * MiB && stop.abort() }),
-  );
+  await t.throwsAsync(copyStep(sftp, join(there, 'd.bin'), local, join(here, 'd.bin'), { overwrite: false, ...stopAfter(3 * MiB) }));
   const kept = (await stat(join(here, '.d.bin.ferry-part'))).size;
   t.true(kept > 0, `kept ${kept}`);
   const result = await copyStep(sftp, join(there, 'd.bin'), local, join(here, 'd.bin'), { overwrite: false });
@@ -126,8 +111,7 @@ test(`a download from SFTP that was stopped goes on from the local partial${skip
   t.true((await readFile(join(here, 'd.bin'))).equals(data));
 });
 
-test(`an account that may not run commands (ForceCommand internal-sftp) is checked by size only, and says so${skip}`, async (t) => {
-  if (!sshd.server()) return t.pass();
+sshdTest(`an account that may not run commands (ForceCommand internal-sftp) is checked by size only, and says so${skip}`, async (t) => {
   const sftpOnly = await startSshd(join(sshd.work(), 'sftp-only'), ['ForceCommand internal-sftp']);
   t.teardown(() => sftpOnly.stop());
   const { local, sftp, here, there } = await sides(t, sftpOnly);
@@ -141,9 +125,8 @@ test(`an account that may not run commands (ForceCommand internal-sftp) is check
   t.true((await readFile(join(here, 'o2.bin'))).equals(data));
 });
 
-test(`a cut link is dialled again before the next request, and a copy cut part way resumes from its partial, both ways${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`a cut link is dialled again before the next request, and a copy cut part way resumes from its partial, both ways${skip}`, async (t) => {
+  const server = sshd.server()!;
   const proxy = await startCutProxy(server.port);
   t.teardown(() => proxy.close());
   const here = await mkdtemp(join(sshd.work(), 'cut-here-'));

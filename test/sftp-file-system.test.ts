@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findExecutable } from '../bench/peers/processes.js';
 import type { SshServer } from '../bench/peers/sshd.js';
-import { sshdForThisFile, sshdSkipNote } from './helpers/sshd.js';
+import { sshdForThisFile, sshdSkipNote, sshdTest } from './helpers/sshd.js';
 import { openSftp, type SftpConnectOptions } from '../src/fs/sftp/sftp-connection.js';
 import { SftpFileSystem } from '../src/fs/sftp/sftp-file-system.js';
 import { addKnownHost, checkHostKey, knownHostsName } from '../src/fs/sftp/known-hosts.js';
@@ -68,9 +68,8 @@ test('known_hosts: plain, [host]:port, hashed, negated and revoked lines, and a 
   t.is((await checkHostKey([saved], '10.0.0.1', 2200, other)).status, 'known');
 });
 
-test(`an unknown host key is refused without a question, saved when accepted, then known; a changed one is refused loudly${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`an unknown host key is refused without a question, saved when accepted, then known; a changed one is refused loudly${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'trust-'));
   const userKnown = join(dir, 'user_known_hosts');
   const ferryKnown = join(dir, 'ferry_known_hosts');
@@ -98,9 +97,8 @@ test(`an unknown host key is refused without a question, saved when accepted, th
   t.regex(changed!.message, /REMOTE HOST IDENTIFICATION HAS CHANGED .*user_known_hosts:1 has SHA256:/);
 });
 
-test(`a key the server does not know is EAUTH${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`a key the server does not know is EAUTH${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'auth-'));
   const stranger = join(dir, 'stranger');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
@@ -108,9 +106,8 @@ test(`a key the server does not know is EAUTH${skip}`, async (t) => {
   t.is((error as FerryError).code, 'EAUTH');
 });
 
-test(`browsing over SFTP: list, stat (links say what they point at), mkdir -p, rename, remove, free space${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`browsing over SFTP: list, stat (links say what they point at), mkdir -p, rename, remove, free space${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'browse-'));
   await mkdirLocal(join(dir, 'sub'));
   await writeFile(join(dir, 'sub', 'a.txt'), 'hello');
@@ -150,8 +147,7 @@ test(`browsing over SFTP: list, stat (links say what they point at), mkdir -p, r
   t.truthy(quota && quota.total > 0 && quota.used >= 0);
 });
 
-test(`an alias from an ssh config resolves as ssh reads it${haveSsh ? '' : ' (skipped: no ssh client)'}`, async (t) => {
-  if (!haveSsh) return t.pass();
+(haveSsh ? test : test.skip)(`an alias from an ssh config resolves as ssh reads it${haveSsh ? '' : ' (no ssh client)'}`, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sshcfg-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const config = join(dir, 'config');
@@ -165,9 +161,8 @@ test(`an alias from an ssh config resolves as ssh reads it${haveSsh ? '' : ' (sk
   t.is((bad as FerryError).code, 'EINVAL');
 });
 
-test(`auth through a throwaway ssh-agent, and with a key that has a passphrase${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`auth through a throwaway ssh-agent, and with a key that has a passphrase${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'agent-'));
   // The agent holds the server's authorised key; the connection is given no key file at all.
   const socket = join(dir, 'agent.sock');
@@ -206,9 +201,8 @@ test(`auth through a throwaway ssh-agent, and with a key that has a passphrase${
   t.is((refused as FerryError).code, 'EAUTH', 'a wrong passphrase leaves no way in');
 });
 
-test(`a command on an SFTP pane runs in the account's shell, in the pane's directory, with its arguments as typed${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server) return t.pass();
+sshdTest(`a command on an SFTP pane runs in the account's shell, in the pane's directory, with its arguments as typed${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'exec-'));
   const connection = await connect(t, { target: targetFor(server, join(dir, 'k')), ferryKnownHosts: join(dir, 'f'), askHostKey: async () => 'once' });
   const fs = new SftpFileSystem(connection, 'ssh');
@@ -241,9 +235,8 @@ test(`a command on an SFTP pane runs in the account's shell, in the pane's direc
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the program was killed');
 });
 
-test(`ProxyJump from an ssh config: the hop is logged in to first, its host key checked too, then the target through it${skip}`, async (t) => {
-  const server = sshd.server();
-  if (!server || !haveSsh) return t.pass();
+sshdTest(`ProxyJump from an ssh config: the hop is logged in to first, its host key checked too, then the target through it${skip}`, async (t) => {
+  const server = sshd.server()!;
   const dir = await mkdtemp(join(sshd.work(), 'jump-'));
   const config = join(dir, 'config');
   const common = [`  Port ${server.port}`, `  User ${server.user}`, `  IdentityFile ${server.clientKey}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${join(dir, 'known')}`];

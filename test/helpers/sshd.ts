@@ -7,7 +7,11 @@ import { startSshd, type SshServer } from '../../bench/peers/sshd.js';
 
 /** Whether sshd is installed (.ci/run installs openssh-server), and the title note when it is not. */
 export const haveSshd = (await findExecutable('sshd')) !== undefined;
-export const sshdSkipNote = haveSshd ? '' : ' (skipped: no sshd; .ci/run installs openssh-server)';
+export const sshdSkipNote = haveSshd ? '' : ' (no sshd; .ci/run installs openssh-server)';
+
+/** `test` where sshd is installed, else `test.skip`: the run reports the skip instead of a silent pass. */
+export const sshdTest = haveSshd ? test : test.skip;
+export const sshdSerialTest = haveSshd ? test.serial : test.serial.skip;
 
 /**
  * One sshd of our own on 127.0.0.1 for the test file (the bench's: throwaway host and client

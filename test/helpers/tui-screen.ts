@@ -1,3 +1,6 @@
+import type { ExecutionContext } from 'ava';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { TmuxSession } from './tmux.js';
 
 /** The line of the screen holding `text` (first match), or ''. */
@@ -38,4 +41,25 @@ export async function quit(tui: TmuxSession): Promise<void> {
   await tui.waitFor('[ferry exited');
   const status = await tui.exitStatus();
   if (status !== 0) throw new Error(`ferry exited with ${status}; the screen:\n${await tui.capture()}`);
+}
+
+/**
+ * F7 on the right pane makes `name`, which must show there and exist in `dir` (its place on
+ * disk); F8 then asks, and Enter deletes it from the pane and the disk.
+ */
+export async function mkdirThenDelete(t: ExecutionContext, tui: TmuxSession, name: string, dir: string): Promise<void> {
+  await tui.press('F7');
+  await tui.waitFor('Name of the new directory:');
+  await tui.type(name);
+  await tui.waitFor(name);
+  await tui.press('Enter');
+  await waitForPaneEntry(tui, 'right', `/${name}`);
+  t.true((await stat(join(dir, name))).isDirectory());
+  // The new directory is under the cursor.
+  await tui.press('F8');
+  const asked = await tui.waitFor(/everything in it\?/);
+  t.regex(asked, new RegExp(name));
+  await tui.press('Enter');
+  await tui.waitForGone(`/${name}`);
+  await t.throwsAsync(stat(join(dir, name)), { code: 'ENOENT' });
 }
